@@ -1,0 +1,1 @@
+namespace OrleansShards.Grains.Tests;
