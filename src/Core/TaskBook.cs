@@ -1,0 +1,488 @@
+using System.Globalization;
+
+namespace OrleansShards.Core;
+
+/// <summary>How a task book hands out and takes back shards.</summary>
+/// <param name="Epochs">How many passes over the data.</param>
+/// <param name="Shuffle">Whether each epoch hands shards out in a seeded random order.</param>
+/// <param name="Seed">The seed of the shuffle.</param>
+/// <param name="LeaseTimeout">How long a lease lasts without a heartbeat.</param>
+/// <param name="MaxAttempts">Failed or expired attempts after which a shard is dead-lettered.</param>
+public sealed record TaskBookSettings(int Epochs, bool Shuffle, ulong Seed, TimeSpan LeaseTimeout, int MaxAttempts);
+
+/// <summary>A lease handed to a worker.</summary>
+/// <param name="LeaseId">The lease id; reports and heartbeats name it.</param>
+/// <param name="TaskId">The deterministic task id of the shard in its epoch.</param>
+/// <param name="Epoch">The epoch.</param>
+/// <param name="Attempt">Which attempt at the shard this is, from 1.</param>
+/// <param name="Shard">The shard.</param>
+/// <param name="ExpiresAt">When the lease ends unless renewed.</param>
+public readonly record struct GrantedLease(string LeaseId, string TaskId, int Epoch, int Attempt, ShardRange Shard, DateTimeOffset ExpiresAt);
+
+/// <summary>What became of a report.</summary>
+public enum ReportResult
+{
+    /// <summary>The report was recorded.</summary>
+    Accepted,
+
+    /// <summary>The same report arrived before; nothing changed.</summary>
+    Duplicate,
+
+    /// <summary>The lease is no longer the one that holds the shard; nothing changed.</summary>
+    StaleLease,
+
+    /// <summary>The task id names no shard of this job.</summary>
+    UnknownTask,
+}
+
+/// <summary>The answer to a report, with the reason when it was not accepted.</summary>
+/// <param name="Result">What became of the report.</param>
+/// <param name="Reason">Why, when the report was not accepted.</param>
+public readonly record struct ReportAnswer(ReportResult Result, string? Reason = null);
+
+/// <summary>Progress of the current epoch, in shards.</summary>
+/// <param name="Total">Shards in an epoch.</param>
+/// <param name="Todo">Shards not handed out yet or waiting to be handed out again.</param>
+/// <param name="Doing">Shards leased now.</param>
+/// <param name="Done">Shards reported done.</param>
+/// <param name="Failed">Shards dead-lettered in this epoch.</param>
+[GenerateSerializer, Immutable]
+public sealed record ShardProgress([property: Id(0)] long Total, [property: Id(1)] long Todo, [property: Id(2)] long Doing, [property: Id(3)] long Done, [property: Id(4)] long Failed);
+
+/// <summary>
+/// The task book of a job: which shards of which epoch are to do, leased, done or failed.
+/// </summary>
+/// <remarks>
+/// The todo list is a cursor over a seeded per-epoch permutation of the catalogue's shards; done is
+/// every position below the cursor that is not in flight, re-queued or dead-lettered. Only the
+/// cursor, the leases in flight and what failed are kept in <see cref="TaskBookState"/>, so
+/// persisting it costs O(in flight), not O(shards). Not thread-safe: the owning grain serialises calls.
+/// An epoch ends when every shard of it is done or dead-lettered; the next epoch then begins.
+/// </remarks>
+public sealed class TaskBook
+{
+    private readonly TaskBookState _state;
+    private readonly TaskBookSettings _settings;
+    private readonly ShardCatalog _catalog;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<long, string> _inFlightShards = [];
+    private readonly HashSet<long> _requeued = [];
+    private readonly HashSet<long> _deadThisEpoch = [];
+    private SeededPermutation _order;
+    private DateTimeOffset? _nextExpiry;
+
+    /// <summary>Opens a task book over <paramref name="state"/>, which it changes in place.</summary>
+    public TaskBook(TaskBookState state, TaskBookSettings settings, ShardCatalog catalog, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.Epochs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.MaxAttempts, 1);
+        _state = state;
+        _settings = settings;
+        _catalog = catalog;
+        _time = time;
+        if (_state.Epochs.Count == 0)
+        {
+            _state.Epochs.Add(new EpochCounters());
+        }
+
+        foreach (var lease in _state.InFlight.Values)
+        {
+            _inFlightShards[lease.Shard] = lease.LeaseId;
+        }
+
+        _requeued.UnionWith(_state.Requeued);
+        _deadThisEpoch.UnionWith(_state.DeadLetters.Where(d => d.Epoch == _state.Epoch).Select(d => d.Shard));
+        _order = OrderOf(_state.Epoch);
+        RecomputeNextExpiry();
+        AdvanceEpochIfDone();
+    }
+
+    /// <summary>The persisted state; changed in place by every call that changes the book.</summary>
+    public TaskBookState State => _state;
+
+    /// <summary>The shard catalogue.</summary>
+    public ShardCatalog Catalog => _catalog;
+
+    /// <summary>The current epoch.</summary>
+    public int Epoch => _state.Epoch;
+
+    /// <summary>Whether every epoch has ended.</summary>
+    public bool IsCompleted => _state.Completed;
+
+    /// <summary>Increases with every change of <see cref="State"/>: callers persist when it moved.</summary>
+    public long Version { get; private set; }
+
+    /// <summary>The earliest expiry of a lease in flight, if any.</summary>
+    public DateTimeOffset? NextExpiry => _nextExpiry;
+
+    /// <summary>The progress of the current epoch.</summary>
+    public ShardProgress Progress
+    {
+        get
+        {
+            var total = _catalog.ShardCount;
+            var failed = (long)_deadThisEpoch.Count;
+            if (_state.Completed)
+            {
+                return new ShardProgress(total, 0, 0, total - failed, failed);
+            }
+
+            var doing = (long)_state.InFlight.Count;
+            var requeued = (long)_state.Requeued.Count;
+            var done = _state.Cursor - doing - requeued - failed;
+            return new ShardProgress(total, total - _state.Cursor + requeued, doing, done, failed);
+        }
+    }
+
+    /// <summary>
+    /// Leases up to <paramref name="maxTasks"/> shards to <paramref name="workerId"/>: re-queued shards
+    /// first, then the next shards of the epoch's order. A retried request with the same
+    /// <paramref name="requestId"/> gets the leases it got before, while they are in flight.
+    /// </summary>
+    public IReadOnlyList<GrantedLease> Lease(string workerId, int maxTasks, string? requestId = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workerId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTasks, 1);
+        ExpireDue();
+        if (requestId is not null)
+        {
+            var earlier = _state.InFlight.Values
+                .Where(l => l.RequestId == requestId && l.WorkerId == workerId)
+                .OrderBy(l => l.LeaseId, StringComparer.Ordinal)
+                .Select(Granted)
+                .ToList();
+            if (earlier.Count > 0)
+            {
+                return earlier;
+            }
+        }
+
+        var granted = new List<GrantedLease>(Math.Min(maxTasks, 64));
+        var expiresAt = _time.GetUtcNow() + _settings.LeaseTimeout;
+        while (granted.Count < maxTasks && !_state.Completed && TryTakeNext(out var shard))
+        {
+            var lease = new LeaseRecord
+            {
+                LeaseId = "L" + _state.NextLeaseSequence++.ToString(CultureInfo.InvariantCulture),
+                Shard = shard,
+                Epoch = _state.Epoch,
+                Attempt = 1,
+                WorkerId = workerId,
+                ExpiresAt = expiresAt,
+                RequestId = requestId,
+            };
+            if (_state.Retries.TryGetValue(RetryRecord.KeyOf(_state.Epoch, shard), out var retry))
+            {
+                retry.Leases++;
+                lease.Attempt = retry.Leases;
+            }
+
+            _state.InFlight.Add(lease.LeaseId, lease);
+            _inFlightShards[shard] = lease.LeaseId;
+            granted.Add(Granted(lease));
+        }
+
+        if (granted.Count > 0)
+        {
+            _nextExpiry = _nextExpiry is { } next && next < expiresAt ? next : expiresAt;
+            Version++;
+        }
+
+        return granted;
+    }
+
+    /// <summary>
+    /// Records the outcome of a lease. A report of a lease that no longer holds its shard changes
+    /// nothing; the same report again is a <see cref="ReportResult.Duplicate"/>.
+    /// </summary>
+    public ReportAnswer Report(string taskId, string leaseId, string workerId, bool done, string? error = null)
+    {
+        if (!TryResolveTask(taskId, out var epoch, out var shard, out var range))
+        {
+            return new ReportAnswer(ReportResult.UnknownTask, $"task '{taskId}' is not a shard of this job");
+        }
+
+        if (_state.InFlight.TryGetValue(leaseId, out var lease))
+        {
+            if (lease.Shard != shard || lease.Epoch != epoch)
+            {
+                return new ReportAnswer(ReportResult.StaleLease, $"lease '{leaseId}' holds task '{TaskIds.Format(lease.Epoch, _catalog[lease.Shard])}', not '{taskId}'");
+            }
+
+            if (!string.Equals(lease.WorkerId, workerId, StringComparison.Ordinal))
+            {
+                return new ReportAnswer(ReportResult.StaleLease, $"lease '{leaseId}' is held by worker '{lease.WorkerId}', not '{workerId}'");
+            }
+
+            EndLease(lease);
+            if (done)
+            {
+                var counters = _state.Epochs[epoch];
+                counters.ShardsDone++;
+                counters.RecordsDelivered += range.Length;
+                if (_state.Retries.TryGetValue(RetryRecord.KeyOf(epoch, shard), out var retry))
+                {
+                    retry.CompletedBy = leaseId;
+                }
+            }
+            else
+            {
+                _state.Epochs[epoch].Failed++;
+                RecordFailure(lease, string.IsNullOrWhiteSpace(error) ? $"worker '{workerId}' reported the task failed without an error" : error);
+            }
+
+            AdvanceEpochIfDone();
+            Version++;
+            return new ReportAnswer(ReportResult.Accepted);
+        }
+
+        if (IsDone(epoch, shard))
+        {
+            return !_state.Retries.TryGetValue(RetryRecord.KeyOf(epoch, shard), out var retry) || retry.CompletedBy == leaseId
+                ? new ReportAnswer(ReportResult.Duplicate)
+                : new ReportAnswer(ReportResult.StaleLease, $"task '{taskId}' was completed by lease '{retry.CompletedBy}', not '{leaseId}'");
+        }
+
+        return new ReportAnswer(ReportResult.StaleLease, $"lease '{leaseId}' no longer holds task '{taskId}' ({DescribeShard(epoch, shard)})");
+    }
+
+    /// <summary>Extends the leases of <paramref name="workerId"/>; a lease it no longer holds maps to <see langword="null"/>.</summary>
+    public IReadOnlyList<(string LeaseId, DateTimeOffset? ExpiresAt)> Heartbeat(string workerId, IReadOnlyList<string> leaseIds)
+    {
+        var expiresAt = _time.GetUtcNow() + _settings.LeaseTimeout;
+        var answers = new List<(string, DateTimeOffset?)>(leaseIds.Count);
+        var changed = false;
+        foreach (var leaseId in leaseIds)
+        {
+            if (_state.InFlight.TryGetValue(leaseId, out var lease) && string.Equals(lease.WorkerId, workerId, StringComparison.Ordinal))
+            {
+                lease.ExpiresAt = expiresAt;
+                answers.Add((leaseId, expiresAt));
+                changed = true;
+            }
+            else
+            {
+                answers.Add((leaseId, null));
+            }
+        }
+
+        if (changed)
+        {
+            RecomputeNextExpiry();
+            Version++;
+        }
+
+        return answers;
+    }
+
+    /// <summary>Ends leases of <paramref name="workerId"/> now and re-queues their shards without counting an attempt.</summary>
+    /// <returns>How many leases were released.</returns>
+    public int Release(string workerId, IReadOnlyList<string> leaseIds)
+    {
+        var released = 0;
+        foreach (var leaseId in leaseIds)
+        {
+            if (_state.InFlight.TryGetValue(leaseId, out var lease) && string.Equals(lease.WorkerId, workerId, StringComparison.Ordinal))
+            {
+                EndLease(lease);
+                _ = RetryOf(lease); // so the next lease of the shard counts as a further attempt
+                Requeue(lease.Shard);
+                released++;
+            }
+        }
+
+        if (released > 0)
+        {
+            RecomputeNextExpiry();
+            Version++;
+        }
+
+        return released;
+    }
+
+    /// <summary>Ends every lease whose expiry has passed and re-queues (or dead-letters) its shard.</summary>
+    /// <returns>How many leases expired.</returns>
+    public int ExpireDue()
+    {
+        var now = _time.GetUtcNow();
+        if (_nextExpiry is not { } next || next > now)
+        {
+            return 0;
+        }
+
+        var expired = _state.InFlight.Values.Where(l => l.ExpiresAt <= now).OrderBy(l => l.ExpiresAt).ToList();
+        foreach (var lease in expired)
+        {
+            EndLease(lease);
+            _state.Epochs[lease.Epoch].Expired++;
+            RecordFailure(lease, string.Create(CultureInfo.InvariantCulture, $"lease '{lease.LeaseId}' of worker '{lease.WorkerId}' expired at {lease.ExpiresAt:O}"));
+        }
+
+        RecomputeNextExpiry();
+        if (expired.Count > 0)
+        {
+            AdvanceEpochIfDone();
+            Version++;
+        }
+
+        return expired.Count;
+    }
+
+    /// <summary>The lease in flight with this id, if any.</summary>
+    public GrantedLease? FindLease(string leaseId) =>
+        _state.InFlight.TryGetValue(leaseId, out var lease) ? Granted(lease) : null;
+
+    /// <summary>Every lease in flight.</summary>
+    public IEnumerable<GrantedLease> LeasesInFlight => _state.InFlight.Values.Select(Granted);
+
+    /// <summary>Whether <paramref name="taskId"/> names a shard of an epoch that has begun.</summary>
+    public bool TryResolveTask(string taskId, out int epoch, out long shard, out ShardRange range)
+    {
+        shard = -1;
+        if (!TaskIds.TryParse(taskId, out epoch, out range) || epoch > _state.Epoch || epoch >= _settings.Epochs)
+        {
+            return false;
+        }
+
+        shard = _catalog.IndexOf(range);
+        return shard >= 0;
+    }
+
+    private bool TryTakeNext(out long shard)
+    {
+        if (_state.Requeued.Count > 0)
+        {
+            shard = _state.Requeued[0];
+            _state.Requeued.RemoveAt(0);
+            _requeued.Remove(shard);
+            return true;
+        }
+
+        if (_state.Cursor < _catalog.ShardCount)
+        {
+            shard = _order.At(_state.Cursor++);
+            return true;
+        }
+
+        shard = -1;
+        return false;
+    }
+
+    private void EndLease(LeaseRecord lease)
+    {
+        _state.InFlight.Remove(lease.LeaseId);
+        _inFlightShards.Remove(lease.Shard);
+    }
+
+    private RetryRecord RetryOf(LeaseRecord lease)
+    {
+        var key = RetryRecord.KeyOf(lease.Epoch, lease.Shard);
+        if (!_state.Retries.TryGetValue(key, out var retry))
+        {
+            retry = new RetryRecord { Epoch = lease.Epoch, Shard = lease.Shard, Leases = lease.Attempt };
+            _state.Retries.Add(key, retry);
+        }
+
+        return retry;
+    }
+
+    private void RecordFailure(LeaseRecord lease, string error)
+    {
+        var retry = RetryOf(lease);
+        retry.FailedAttempts++;
+        retry.LastError = error;
+        if (retry.FailedAttempts >= _settings.MaxAttempts)
+        {
+            _state.DeadLetters.Add(new DeadLetter
+            {
+                Epoch = lease.Epoch,
+                Shard = lease.Shard,
+                Range = _catalog[lease.Shard],
+                Attempts = retry.FailedAttempts,
+                LastError = error,
+            });
+            _deadThisEpoch.Add(lease.Shard);
+        }
+        else
+        {
+            Requeue(lease.Shard);
+        }
+    }
+
+    private void Requeue(long shard)
+    {
+        _state.Requeued.Add(shard);
+        _requeued.Add(shard);
+    }
+
+    private bool IsDone(int epoch, long shard)
+    {
+        if (epoch < _state.Epoch || _state.Completed)
+        {
+            return !_state.DeadLetters.Any(d => d.Epoch == epoch && d.Shard == shard);
+        }
+
+        return _order.IndexOf(shard) < _state.Cursor
+            && !_inFlightShards.ContainsKey(shard)
+            && !_requeued.Contains(shard)
+            && !_deadThisEpoch.Contains(shard);
+    }
+
+    private string DescribeShard(int epoch, long shard)
+    {
+        if (epoch == _state.Epoch && _inFlightShards.TryGetValue(shard, out var holder))
+        {
+            return $"it is leased as '{holder}'";
+        }
+
+        if (epoch == _state.Epoch && _requeued.Contains(shard))
+        {
+            return "it is waiting to be leased again";
+        }
+
+        return _state.DeadLetters.Any(d => d.Epoch == epoch && d.Shard == shard) ? "it was dead-lettered" : "it has not been leased";
+    }
+
+    private void AdvanceEpochIfDone()
+    {
+        while (!_state.Completed
+            && _state.Cursor >= _catalog.ShardCount
+            && _state.InFlight.Count == 0
+            && _state.Requeued.Count == 0)
+        {
+            if (_state.Epoch + 1 >= _settings.Epochs)
+            {
+                _state.Completed = true;
+                Version++;
+                return;
+            }
+
+            _state.Epoch++;
+            _state.Cursor = 0;
+            _state.Epochs.Add(new EpochCounters());
+            // Retries of the epoch just ended stay, so a late duplicate report is still recognised.
+            foreach (var old in _state.Retries.Values.Where(r => r.Epoch < _state.Epoch - 1).Select(r => r.Key).ToList())
+            {
+                _state.Retries.Remove(old);
+            }
+
+            _deadThisEpoch.Clear();
+            _order = OrderOf(_state.Epoch);
+            Version++;
+        }
+    }
+
+    private SeededPermutation OrderOf(int epoch) =>
+        new(_catalog.ShardCount, DeterministicHash.Mix(_settings.Seed, (ulong)epoch), identity: !_settings.Shuffle);
+
+    private void RecomputeNextExpiry() =>
+        _nextExpiry = _state.InFlight.Count == 0 ? null : _state.InFlight.Values.Min(l => l.ExpiresAt);
+
+    private GrantedLease Granted(LeaseRecord lease)
+    {
+        var range = _catalog[lease.Shard];
+        return new GrantedLease(lease.LeaseId, TaskIds.Format(lease.Epoch, range), lease.Epoch, lease.Attempt, range, lease.ExpiresAt);
+    }
+}
