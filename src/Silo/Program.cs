@@ -1,1 +1,4 @@
-var builder = WebApplication.CreateBuilder(args); builder.Build().Run();
+using OrleansShards.Silo;
+
+var app = ShardsServer.Build(args);
+await app.RunAsync();

@@ -1,0 +1,57 @@
+namespace OrleansShards.GrainInterfaces;
+
+/// <summary>What kind of failure a <see cref="ShardsException"/> is; maps onto an HTTP status.</summary>
+public enum ShardsErrorKind
+{
+    /// <summary>The request or spec is invalid (400).</summary>
+    Invalid,
+
+    /// <summary>The job or task does not exist (404).</summary>
+    NotFound,
+
+    /// <summary>The request conflicts with the current state (409).</summary>
+    Conflict,
+}
+
+/// <summary>
+/// A failure a caller can act on: it names the field or place (<see cref="Field"/>) and the reason.
+/// Thrown by grains and carried across the cluster.
+/// </summary>
+[GenerateSerializer]
+public sealed class ShardsException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ShardsException(ShardsErrorKind kind, string? field, string message)
+        : base(message)
+    {
+        Kind = kind;
+        Field = field;
+    }
+
+    /// <summary>Creates an empty exception (for serializers).</summary>
+    public ShardsException()
+        : base("OrleansShards error")
+    {
+    }
+
+    /// <summary>Creates an exception with a message.</summary>
+    public ShardsException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and an inner exception.</summary>
+    public ShardsException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>What kind of failure this is.</summary>
+    [Id(0)] public ShardsErrorKind Kind { get; init; }
+
+    /// <summary>The field or place at fault, if any (for example <c>source.paths</c>).</summary>
+    [Id(1)] public string? Field { get; init; }
+
+    /// <summary>Unknown job.</summary>
+    public static ShardsException JobNotFound(string jobId) => new(ShardsErrorKind.NotFound, "id", $"job '{jobId}' does not exist");
+}

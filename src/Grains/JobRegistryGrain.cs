@@ -1,0 +1,37 @@
+using OrleansShards.GrainInterfaces;
+
+namespace OrleansShards.Grains;
+
+/// <summary>The persisted set of job ids.</summary>
+[GenerateSerializer]
+public sealed class JobRegistryState
+{
+    /// <summary>The job ids.</summary>
+    [Id(0)] public SortedSet<string> JobIds { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Keeps the ids of the cluster's jobs so that <c>GET /v1/jobs</c> can list them.</summary>
+public sealed class JobRegistryGrain(
+    [PersistentState("jobs", ShardsOptions.StorageName)] IPersistentState<JobRegistryState> state) : Grain, IJobRegistryGrain
+{
+    /// <inheritdoc />
+    public async Task Add(string jobId)
+    {
+        if (state.State.JobIds.Add(jobId))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task Remove(string jobId)
+    {
+        if (state.State.JobIds.Remove(jobId))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> List() => Task.FromResult<IReadOnlyList<string>>([.. state.State.JobIds]);
+}

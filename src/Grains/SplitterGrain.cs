@@ -1,0 +1,59 @@
+using System.Globalization;
+using OrleansShards.GrainInterfaces;
+
+namespace OrleansShards.Grains;
+
+/// <summary>
+/// One partition of a job: describes its file (records, fingerprint), offers its shards to the job
+/// and persists its offset only after the job acknowledged them. On a restart it offers again what
+/// it has not stored as acknowledged; the job ignores an offer it already holds.
+/// </summary>
+public sealed class SplitterGrain(
+    [PersistentState("splitter", ShardsOptions.StorageName)] IPersistentState<SplitterState> state,
+    SourceReaders readers) : Grain, ISplitterGrain
+{
+    /// <summary>The grain key of partition <paramref name="partition"/> of <paramref name="jobId"/>.</summary>
+    public static string KeyOf(string jobId, int partition) => string.Create(CultureInfo.InvariantCulture, $"{jobId}/{partition}");
+
+    /// <inheritdoc />
+    public async Task<SplitterStatus> Start(SplitterAssignment assignment)
+    {
+        var splitter = state.State;
+        if (splitter.File is null || splitter.File.Path != assignment.Path)
+        {
+            var description = await readers.For(assignment.Source).DescribeAsync(assignment.Path);
+            splitter.Partition = assignment.Partition;
+            splitter.File = new PinnedFile(
+                description.Path,
+                description.RecordCount,
+                description.Fingerprint.Length,
+                description.Fingerprint.LastWriteTimeUtcTicks,
+                description.Fingerprint.ContentHash);
+            splitter.Acknowledged = false;
+        }
+
+        // The job acknowledges durably before it returns; only then is our offset advanced and stored.
+        await GrainFactory.GetGrain<IJobGrain>(assignment.JobId).AcknowledgePartition(assignment.Partition, splitter.File);
+        if (!splitter.Acknowledged)
+        {
+            splitter.Acknowledged = true;
+            await state.WriteStateAsync();
+        }
+
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public Task<SplitterStatus> GetStatus() => Task.FromResult(Status());
+
+    /// <inheritdoc />
+    public async Task Delete()
+    {
+        await state.ClearStateAsync();
+        state.State = new SplitterState();
+        this.DeactivateOnIdle();
+    }
+
+    private SplitterStatus Status() =>
+        new(state.State.Partition, state.State.File?.Path, state.State.Acknowledged ? state.State.File!.RecordCount : 0, state.State.Acknowledged);
+}

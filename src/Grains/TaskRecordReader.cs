@@ -1,0 +1,116 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using OrleansShards.Core;
+using OrleansShards.GrainInterfaces;
+using OrleansShards.Readers;
+
+namespace OrleansShards.Grains;
+
+/// <summary>One page of the records of a task, ready to be written out.</summary>
+public sealed class RecordPage : IDisposable
+{
+    private readonly RecordBatch _batch;
+    private readonly SeededPermutation? _order;
+    private readonly long _offset;
+
+    internal RecordPage(RecordBatch batch, SeededPermutation? order, long offset, int count, long? nextOffset)
+    {
+        _batch = batch;
+        _order = order;
+        _offset = offset;
+        Count = count;
+        NextOffset = nextOffset;
+    }
+
+    /// <summary>Records in the page.</summary>
+    public int Count { get; }
+
+    /// <summary>The offset of the next page within the shard, when records remain.</summary>
+    public long? NextOffset { get; }
+
+    /// <summary>Writes the records as a JSON array.</summary>
+    public void WriteRecords(Utf8JsonWriter writer)
+    {
+        writer.WriteStartArray();
+        for (var i = 0; i < Count; i++)
+        {
+            // A shuffled shard is read whole; the page is a window of its seeded order.
+            var row = _order is { } order ? (int)order.At(_offset + i) : i;
+            _batch.WriteRecord(writer, row);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    /// <summary>Writes <c>{"records": [...], "nextOffset": n}</c> (HTTP-API.md).</summary>
+    public void WriteDocument(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName("records"u8);
+        WriteRecords(writer);
+        if (NextOffset is { } next)
+        {
+            writer.WriteNumber("nextOffset"u8, next);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The text of <paramref name="column"/> in record <paramref name="index"/> of the page.</summary>
+    public string? GetText(int index, string column) => _batch.GetText(_order is { } order ? (int)order.At(_offset + index) : index, column);
+
+    /// <inheritdoc />
+    public void Dispose() => _batch.Dispose();
+}
+
+/// <summary>
+/// Reads the records of a task of a job, page by page, outside the job grain: the grain only
+/// hands out the read plan, so reading never queues behind leases and reports.
+/// </summary>
+public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptions> options)
+{
+    /// <summary>Reads the page <c>[offset, offset + limit)</c> of <paramref name="taskId"/>.</summary>
+    /// <exception cref="ShardsException">Unknown task (not found) or a bad offset or limit (invalid).</exception>
+    /// <exception cref="SourceChangedException">The file changed since the job was created.</exception>
+    /// <exception cref="MalformedRecordException">A record of the page cannot be parsed.</exception>
+    public async ValueTask<RecordPage> ReadAsync(JobReadPlan plan, string taskId, long offset, int? limit, IReadOnlyList<string>? columns, CancellationToken cancellationToken)
+    {
+        var catalog = new ShardCatalog(plan.Files.Select(f => f.RecordCount).ToArray(), plan.ShardSize);
+        if (!TaskIds.TryParse(taskId, out var epoch, out var shard) || epoch > plan.CurrentEpoch || epoch >= plan.Epochs)
+        {
+            throw new ShardsException(ShardsErrorKind.NotFound, "taskId", $"task '{taskId}' is not a task of this job");
+        }
+
+        var shardIndex = catalog.IndexOf(shard);
+        if (shardIndex < 0)
+        {
+            throw new ShardsException(ShardsErrorKind.NotFound, "taskId", $"task '{taskId}' is not a shard of this job");
+        }
+
+        if (offset < 0 || offset > shard.Length)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "offset", $"must be between 0 and {shard.Length}, the records of task '{taskId}'");
+        }
+
+        var pageSize = limit ?? options.Value.DefaultPageSize;
+        if (pageSize < 1 || pageSize > options.Value.MaxPageSize)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "limit", $"must be between 1 and {options.Value.MaxPageSize}");
+        }
+
+        var count = (int)Math.Min(pageSize, shard.Length - offset);
+        long? next = offset + count < shard.Length ? offset + count : null;
+        var file = plan.Files[shard.Partition];
+        var expected = new FileFingerprint(file.Length, file.LastWriteTimeUtcTicks, file.ContentHash);
+        var reader = readers.For(plan.Source);
+        if (!plan.Shuffle)
+        {
+            var batch = await reader.ReadAsync(new ShardReadRequest(file.Path, expected, shard.Start + offset, shard.Start + offset + count, columns), cancellationToken);
+            return new RecordPage(batch, null, 0, Math.Min(count, batch.Count), next);
+        }
+
+        var whole = await reader.ReadAsync(new ShardReadRequest(file.Path, expected, shard.Start, shard.End, columns), cancellationToken);
+        var order = new SeededPermutation(shard.Length, DeterministicHash.Mix(unchecked((ulong)plan.Seed), (ulong)epoch, (ulong)shardIndex));
+        return new RecordPage(whole, order, offset, count, next);
+    }
+}
