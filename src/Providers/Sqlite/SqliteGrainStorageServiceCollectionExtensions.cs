@@ -1,0 +1,70 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Providers;
+using Orleans.Runtime.Hosting;
+using Orleans.Storage;
+
+namespace OrleansShards.Providers.Sqlite;
+
+/// <summary>
+/// Registers <see cref="SqliteGrainStorage"/> on an <see cref="IServiceCollection"/>, the way Orleans registers its own providers.
+/// </summary>
+public static class SqliteGrainStorageServiceCollectionExtensions
+{
+    /// <summary>Adds SQLite grain storage as the default grain storage provider.</summary>
+    public static IServiceCollection AddSqliteGrainStorageAsDefault(this IServiceCollection services, Action<SqliteGrainStorageOptions> configureOptions) =>
+        services.AddSqliteGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, configureOptions);
+
+    /// <summary>Adds SQLite grain storage under <paramref name="name"/>.</summary>
+    public static IServiceCollection AddSqliteGrainStorage(this IServiceCollection services, string name, Action<SqliteGrainStorageOptions> configureOptions)
+    {
+        ArgumentNullException.ThrowIfNull(configureOptions);
+        return services.AddSqliteGrainStorage(name, builder => builder.Configure(configureOptions));
+    }
+
+    /// <summary>Adds SQLite grain storage as the default grain storage provider.</summary>
+    public static IServiceCollection AddSqliteGrainStorageAsDefault(this IServiceCollection services, Action<OptionsBuilder<SqliteGrainStorageOptions>>? configureOptions = null) =>
+        services.AddSqliteGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, configureOptions);
+
+    /// <summary>
+    /// Adds SQLite grain storage under <paramref name="name"/>; the options builder can bind the options from configuration.
+    /// </summary>
+    public static IServiceCollection AddSqliteGrainStorage(this IServiceCollection services, string name, Action<OptionsBuilder<SqliteGrainStorageOptions>>? configureOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(name);
+        configureOptions?.Invoke(services.AddOptions<SqliteGrainStorageOptions>(name));
+        services.AddTransient<IConfigurationValidator>(sp =>
+            new SqliteGrainStorageOptionsValidator(sp.GetRequiredService<IOptionsMonitor<SqliteGrainStorageOptions>>().Get(name), name));
+        services.AddTransient<IPostConfigureOptions<SqliteGrainStorageOptions>, DefaultStorageProviderSerializerOptionsConfigurator<SqliteGrainStorageOptions>>();
+        services.ConfigureNamedOptionForLogging<SqliteGrainStorageOptions>(name);
+        return services.AddGrainStorage(name, SqliteGrainStorageFactory.Create);
+    }
+}
+
+/// <summary>
+/// Registers <see cref="SqliteGrainStorage"/> on an <see cref="ISiloBuilder"/>.
+/// </summary>
+public static class SqliteGrainStorageSiloBuilderExtensions
+{
+    /// <summary>Adds SQLite grain storage as the default grain storage provider.</summary>
+    public static ISiloBuilder AddSqliteGrainStorageAsDefault(this ISiloBuilder builder, Action<SqliteGrainStorageOptions> configureOptions) =>
+        builder.AddSqliteGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, configureOptions);
+
+    /// <summary>Adds SQLite grain storage under <paramref name="name"/>.</summary>
+    public static ISiloBuilder AddSqliteGrainStorage(this ISiloBuilder builder, string name, Action<SqliteGrainStorageOptions> configureOptions) =>
+        builder.ConfigureServices(services => services.AddSqliteGrainStorage(name, configureOptions));
+
+    /// <summary>Adds SQLite grain storage as the default grain storage provider.</summary>
+    public static ISiloBuilder AddSqliteGrainStorageAsDefault(this ISiloBuilder builder, Action<OptionsBuilder<SqliteGrainStorageOptions>>? configureOptions = null) =>
+        builder.AddSqliteGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, configureOptions);
+
+    /// <summary>
+    /// Adds SQLite grain storage under <paramref name="name"/>; the options builder can bind the options from configuration.
+    /// </summary>
+    public static ISiloBuilder AddSqliteGrainStorage(this ISiloBuilder builder, string name, Action<OptionsBuilder<SqliteGrainStorageOptions>>? configureOptions = null) =>
+        builder.ConfigureServices(services => services.AddSqliteGrainStorage(name, configureOptions));
+}
