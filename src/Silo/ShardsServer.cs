@@ -59,25 +59,33 @@ public static class ShardsServer
         Directory.CreateDirectory(dataDir);
         var sqliteFile = string.IsNullOrWhiteSpace(host.SqliteFile) ? Path.Combine(dataDir, "state", "shards.db") : Path.GetFullPath(host.SqliteFile);
 
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<SourceReaders>();
-        builder.Services.AddSingleton<TaskRecordReader>();
+        builder.Services.AddShardsGrains();
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
 
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, serviceId: host.ServiceId, clusterId: host.ClusterId);
-            // Binary state through Orleans' own codecs: smaller and faster to write than JSON, version-tolerant through [Id].
-            silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
-            silo.AddSqliteGrainStorage(ShardsOptions.StorageName, o =>
+            silo.AddShardsStorage(o =>
             {
                 o.DataSource = sqliteFile;
                 o.Synchronous = host.SqliteSynchronous;
             });
-            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Adds the grain storage of OrleansShards to a silo: SQLite, the embedded default, under the
+    /// name the grains use and as the default provider.
+    /// </summary>
+    public static ISiloBuilder AddShardsStorage(this ISiloBuilder silo, Action<SqliteGrainStorageOptions> configure)
+    {
+        // Binary state through Orleans' own codecs: smaller and faster to write than JSON, version-tolerant through [Id].
+        silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
+        silo.AddSqliteGrainStorage(ShardsOptions.StorageName, configure);
+        silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
+        return silo;
     }
 
     /// <summary>Builds the server with every route mapped.</summary>

@@ -1,0 +1,239 @@
+using CH = CsvHelper;
+
+namespace OrleansShards.Readers;
+
+/// <summary>How <see cref="CsvPartitionReader"/> reads its files.</summary>
+public sealed record CsvReaderOptions
+{
+    /// <summary>Whether the first record names the columns. Without a header the columns are named c0, c1, ...</summary>
+    public bool Header { get; init; } = true;
+
+    /// <summary>The field delimiter, an ASCII character other than the quote.</summary>
+    public char Delimiter { get; init; } = ',';
+
+    /// <summary>
+    /// Whether every quoting problem makes a record malformed: a quote inside an unquoted field (<c>5" tall</c>) and
+    /// text after a closing quote (<c>"ab"c</c>). Off by default: such fields are read as the parser recovers them
+    /// (<c>5" tall</c>, <c>abc</c>). A quoted field that is never closed is always malformed.
+    /// </summary>
+    public bool StrictQuotes { get; init; }
+
+    /// <summary>The sparse index keeps the byte offset of every <c>IndexStride</c>-th record.</summary>
+    public int IndexStride { get; init; } = 1024;
+}
+
+/// <summary>
+/// Reads CSV files (RFC 4180, UTF-8) with CsvHelper's UTF-8 parser: quoted fields may contain delimiters, quotes
+/// and line breaks, so record boundaries come from the parser. Empty lines between records are skipped and are not
+/// records. Every value is a JSON string in the output (an empty field is <c>""</c>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// The first <see cref="DescribeAsync"/> (or read) of a file scans it once: it counts the records, hashes the bytes
+/// (XxHash3) and keeps the byte offset of every <see cref="CsvReaderOptions.IndexStride"/>-th record in a sparse
+/// index, written beside the data as <c>&lt;file&gt;.osidx</c> (in memory only when the directory is not writable)
+/// and reused while the file's length and modification time are unchanged. The scan is lenient: a malformed record
+/// is still one record. Reading a range that holds one throws <see cref="MalformedRecordException"/>: a record whose
+/// field count differs from the header (or, without a header, from the first record), or a quoted field that is never
+/// closed (see <see cref="CsvReaderOptions.StrictQuotes"/> for the others).
+/// </para>
+/// <para>Thread-safe; keep one instance per configuration so that its cache of indexes is shared.</para>
+/// </remarks>
+public sealed class CsvPartitionReader : IPartitionReader
+{
+    private readonly CsvReaderOptions _options;
+    private readonly RecordIndexStore _indexes;
+
+    /// <summary>Creates a reader.</summary>
+    /// <param name="options">How files are read; <see langword="null"/> for the defaults.</param>
+    public CsvPartitionReader(CsvReaderOptions? options = null)
+    {
+        _options = options ?? new CsvReaderOptions();
+        if (_options.Delimiter is '"' or '\r' or '\n' || _options.Delimiter > 127)
+        {
+            throw new ArgumentException($"the delimiter must be an ASCII character other than a quote or a line break, not '{_options.Delimiter}'", nameof(options));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.IndexStride, 1, nameof(options));
+        var key = $"csv;header={(_options.Header ? 1 : 0)};delimiter={(int)_options.Delimiter};stride={_options.IndexStride}";
+        _indexes = new RecordIndexStore(key, (path, ct) => Scan(path, key, ct));
+    }
+
+    /// <summary>The options of this reader.</summary>
+    public CsvReaderOptions Options => _options;
+
+    /// <summary>How many full scans this reader made to build indexes (for metrics and tests).</summary>
+    public long IndexScanCount => _indexes.Scans;
+
+    /// <summary>How many indexes this reader loaded from side files instead of scanning.</summary>
+    public long IndexLoadCount => _indexes.SideFileLoads;
+
+    /// <inheritdoc />
+    public ValueTask<PartitionDescription> DescribeAsync(string path, CancellationToken cancellationToken = default)
+        => ReaderCore.DescribeAsync(_indexes, path, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<RecordBatch> ReadAsync(ShardReadRequest request, CancellationToken cancellationToken = default)
+    {
+        var (path, index, count) = await ReaderCore.PrepareAsync(_indexes, request, cancellationToken).ConfigureAwait(false);
+        var projection = ReaderCore.Project(path, index.Columns, request.Columns, unknownIsError: true);
+        var columns = projection is null ? index.Columns : [.. request.Columns!];
+        var fields = projection ?? Enumerable.Range(0, index.Columns.Length).ToArray();
+        if (count == 0)
+        {
+            using var empty = new JsonRowBatchBuilder(0, 0, columns, withCells: true, stringCells: true);
+            return empty.Build(path, columns, JsonRowBatch.CellKind.StringContents);
+        }
+
+        var batch = ReadRange(path, index, request.Start, count, columns, fields, cancellationToken);
+        ReaderCore.CheckUnchanged(path, request.Expected, batch);
+        return batch;
+    }
+
+    private CH.CsvReaderOptions ParserOptions(bool header, Action<CH.CsvMalformedRecord>? onMalformed) => CH.CsvReaderOptions.Default with
+    {
+        Separator = _options.Delimiter,
+        HasHeader = header,
+        DetectSeparatorHint = false,
+        SkipEmptyLines = true,
+        AllowLineBreaksInQuotes = true,
+        MalformedData = CH.CsvMalformedDataHandling.Recover,
+        FieldCountMismatch = CH.CsvFieldCountHandling.Allow,
+        OnMalformedRecord = onMalformed,
+        BufferSize = 1 << 18,
+    };
+
+    private static void Ignore(CH.CsvMalformedRecord record)
+    {
+    }
+
+    private RecordIndex Scan(string path, string key, CancellationToken cancellationToken)
+    {
+        var stride = _options.IndexStride;
+        var stat = FileStat.Of(path);
+        using var file = ReaderCore.OpenRead(path);
+        using var hashing = new HashingStream(file);
+        var offsets = new List<long>();
+        long count = 0;
+        string[] columns;
+
+        // The same parser options as reads use (malformed-quote detection on), so that records are cut the same way.
+        using (var csv = CH.CsvReader.Create(hashing, ParserOptions(_options.Header, Ignore), leaveOpen: true))
+        {
+            columns = _options.Header ? [.. csv.Headers] : [];
+            while (csv.Read())
+            {
+                if (count % stride == 0)
+                {
+                    offsets.Add(csv.ByteOffset);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                if (count == 0 && !_options.Header)
+                {
+                    columns = new string[csv.FieldCount];
+                    for (var i = 0; i < columns.Length; i++)
+                    {
+                        columns[i] = "c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    }
+                }
+
+                count++;
+            }
+        }
+
+        hashing.Drain();
+        return new RecordIndex(key, hashing.BytesRead, stat.LastWriteTimeUtcTicks, hashing.Hash, count, stride, columns, [.. offsets]);
+    }
+
+    private JsonRowBatch ReadRange(string path, RecordIndex index, long start, int count, string[] columns, int[] fields, CancellationToken cancellationToken)
+    {
+        var entry = (int)(start / index.Stride);
+        var baseOffset = index.Offsets[entry];
+        var record = (long)entry * index.Stride;
+        var width = index.Columns.Length;
+
+        // Malformed quoting is reported by the parser while it advances to the record, before Read returns it.
+        long malformedRow = -1;
+        var malformedReason = CH.CsvMalformedReason.UnterminatedQuote;
+        var strict = _options.StrictQuotes;
+        void OnMalformed(CH.CsvMalformedRecord m)
+        {
+            if (malformedRow < 0 && (strict || m.Reason is CH.CsvMalformedReason.UnterminatedQuote or CH.CsvMalformedReason.LineBreakInQuotes))
+            {
+                malformedRow = m.RecordNumber;
+                malformedReason = m.Reason;
+            }
+        }
+
+        var avgBytes = index.Length / Math.Max(1, index.RecordCount);
+        using var builder = new JsonRowBatchBuilder(count, (int)Math.Min(int.MaxValue / 2, (avgBytes + columns.Length * 8 + 8) * count), columns, withCells: true, stringCells: true);
+        using var file = ReaderCore.OpenRead(path);
+        file.Seek(baseOffset, SeekOrigin.Begin);
+        // A quoted field that is never closed runs to the end of the input, so only the last record of the file can
+        // have one: malformed-quote detection (which slows the parser down) is on only for ranges that reach it.
+        var detect = strict || start + count == index.RecordCount;
+        using var csv = CH.CsvReader.Create(file, ParserOptions(header: false, detect ? OnMalformed : null), leaveOpen: true);
+        var end = start + count;
+        while (record < end)
+        {
+            if (!csv.Read())
+            {
+                throw new SourceChangedException(path, $"the file ends before record {record}, which its index counts");
+            }
+
+            if (record >= start)
+            {
+                if (malformedRow == csv.RowNumber)
+                {
+                    throw new MalformedRecordException(path, record, baseOffset + csv.ByteOffset, Describe(malformedReason));
+                }
+
+                if (csv.FieldCount != width)
+                {
+                    throw new MalformedRecordException(path, record, baseOffset + csv.ByteOffset,
+                        $"it has {csv.FieldCount} fields, the {(_options.Header ? "header" : "first record")} has {width}");
+                }
+
+                // Values are parts of the raw record (unquoted, they only shrink): when the raw record needs no
+                // escaping, no value does, and one check of the record replaces one per value.
+                var raw = csv.RawRecord;
+                if (JsonRowBatchBuilder.IsClean(raw))
+                {
+                    builder.BeginCleanRecord(raw.Length);
+                    for (var i = 0; i < fields.Length; i++)
+                    {
+                        builder.AddClean(i, csv.GetSpan(fields[i]));
+                    }
+                }
+                else
+                {
+                    builder.BeginRecord();
+                    for (var i = 0; i < fields.Length; i++)
+                    {
+                        builder.AddString(i, csv.GetSpan(fields[i]));
+                    }
+                }
+
+                builder.EndRecord();
+                if ((record & 0x3FFF) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+
+            record++;
+        }
+
+        return builder.Build(path, columns, JsonRowBatch.CellKind.StringContents);
+    }
+
+    private static string Describe(CH.CsvMalformedReason reason) => reason switch
+    {
+        CH.CsvMalformedReason.UnterminatedQuote => "a quoted field is never closed",
+        CH.CsvMalformedReason.StrayQuote => "a quote inside an unquoted field",
+        CH.CsvMalformedReason.TextAfterClosingQuote => "text after the closing quote of a field",
+        CH.CsvMalformedReason.LineBreakInQuotes => "a line break inside a quoted field",
+        _ => reason.ToString(),
+    };
+}
