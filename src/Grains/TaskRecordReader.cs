@@ -103,13 +103,28 @@ public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptio
         var file = plan.Files[shard.Partition];
         var expected = new FileFingerprint(file.Length, file.LastWriteTimeUtcTicks, file.ContentHash);
         var reader = readers.For(plan.Source);
+        try
+        {
+            return await ReadPageAsync(reader, plan, file.Path, expected, epoch, shard, shardIndex, offset, count, next, columns, cancellationToken);
+        }
+        catch (ArgumentException e) when (columns is not null && e is not ArgumentOutOfRangeException)
+        {
+            // The readers refuse a projection naming a column the file does not have.
+            throw new ShardsException(ShardsErrorKind.Invalid, "columns", e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
+        }
+    }
+
+    private static async ValueTask<RecordPage> ReadPageAsync(
+        IPartitionReader reader, JobReadPlan plan, string path, FileFingerprint expected, int epoch, ShardRange shard, long shardIndex,
+        long offset, int count, long? next, IReadOnlyList<string>? columns, CancellationToken cancellationToken)
+    {
         if (!plan.Shuffle)
         {
-            var batch = await reader.ReadAsync(new ShardReadRequest(file.Path, expected, shard.Start + offset, shard.Start + offset + count, columns), cancellationToken);
+            var batch = await reader.ReadAsync(new ShardReadRequest(path, expected, shard.Start + offset, shard.Start + offset + count, columns), cancellationToken);
             return new RecordPage(batch, null, 0, Math.Min(count, batch.Count), next);
         }
 
-        var whole = await reader.ReadAsync(new ShardReadRequest(file.Path, expected, shard.Start, shard.End, columns), cancellationToken);
+        var whole = await reader.ReadAsync(new ShardReadRequest(path, expected, shard.Start, shard.End, columns), cancellationToken);
         var order = new SeededPermutation(shard.Length, DeterministicHash.Mix(unchecked((ulong)plan.Seed), (ulong)epoch, (ulong)shardIndex));
         return new RecordPage(whole, order, offset, count, next);
     }

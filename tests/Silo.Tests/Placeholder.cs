@@ -1,1 +1,0 @@
-namespace OrleansShards.Silo.Tests;
