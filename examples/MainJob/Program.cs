@@ -16,6 +16,12 @@ using CH = CsvHelper;
 // The main job: a sample dataset, the embedded silo on SQLite, a 2-epoch shuffled job, 4 workers
 // through the HTTP API every worker uses, and a summary computed from what the workers received.
 var settings = MainJobSettings.Parse(args);
+if (Console.IsOutputRedirected)
+{
+    // Logs and CI capture the output: keep the summary lines whole instead of wrapped at 80 columns.
+    AnsiConsole.Profile.Width = 160;
+}
+
 var dataDir = Path.GetFullPath(settings.DataDir);
 var sourceDir = Path.Combine(dataDir, "sample");
 AnsiConsole.MarkupLine($"[bold]OrleansShards main job[/]: {settings.Rows:N0} rows in {settings.Files} CSV files, {settings.Epochs} epochs, {settings.Workers} workers, shards of {settings.ShardSize:N0}");

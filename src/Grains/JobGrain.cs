@@ -26,6 +26,11 @@ public sealed partial class JobGrain(
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private const int RetryAfterWhileDescribingMs = 200;
+
+    // No shard is free but some are in flight: the epoch ends (or a shard is re-queued) as soon as
+    // one is reported, so ask again soon; a paused job is waiting for a person.
+    private const int DrainingRetryAfterMs = 25;
+    private const int PausedRetryAfterMs = 1000;
     private const int MaxTasksPerLease = 10_000;
     private TaskBook? _book;
     private ShardCatalog? _catalog;
@@ -146,13 +151,13 @@ public sealed partial class JobGrain(
 
         if (State.Lifecycle == JobStates.Paused)
         {
-            return new LeaseBatch([], StateName(), RetryAfterMs());
+            return new LeaseBatch([], StateName(), PausedRetryAfterMs);
         }
 
         var granted = _book.Lease(request.WorkerId, request.MaxTasks, request.RequestId);
         await Persist();
         var leases = granted.Select(l => new TaskLease(l.TaskId, l.LeaseId, l.Epoch, l.Attempt, l.Shard, l.ExpiresAt)).ToList();
-        return new LeaseBatch(leases, StateName(), leases.Count == 0 && !_book.IsCompleted ? RetryAfterMs() : null);
+        return new LeaseBatch(leases, StateName(), leases.Count == 0 && !_book.IsCompleted ? DrainingRetryAfterMs : null);
     }
 
     /// <inheritdoc />
@@ -270,10 +275,10 @@ public sealed partial class JobGrain(
 
     private async Task StartSplitters()
     {
-        var spec = State.Spec!;
-        await Task.WhenAll(State.Paths.Select((path, partition) => State.Files[partition] is null
-            ? GrainFactory.GetGrain<ISplitterGrain>(SplitterGrain.KeyOf(JobId, partition)).Start(new SplitterAssignment(JobId, partition, path, spec.Source!))
-            : Task.FromResult<SplitterStatus>(null!)));
+        var source = State.Spec!.Source!;
+        var pending = Enumerable.Range(0, State.Paths.Count).Where(p => State.Files[p] is null).ToList();
+        await Task.WhenAll(pending.Select(p => GrainFactory.GetGrain<ISplitterGrain>(SplitterGrain.KeyOf(JobId, p))
+            .Start(new SplitterAssignment(JobId, p, State.Paths[p], source))));
     }
 
     private async Task RestartSplitters()
@@ -404,7 +409,6 @@ public sealed partial class JobGrain(
         }
     }
 
-    private int RetryAfterMs() => (int)Math.Clamp(State.Spec!.LeaseTimeoutSeconds * 1000L / 20, 50, 1000);
 
     private string StateName()
     {

@@ -23,14 +23,16 @@ public sealed class JobClusterTests : IDisposable
         Durability = durability,
     };
 
-    [Fact]
-    public async Task Two_silos_and_four_workers_deliver_every_id_exactly_once_per_epoch()
+    [Theory]
+    [InlineData(JobSpec.Strict)]
+    [InlineData(JobSpec.Batched)]
+    public async Task Two_silos_and_four_workers_deliver_every_id_exactly_once_per_epoch(string durability)
     {
         const long rows = 120_000;
         _data.WriteCsv("part-{0}.csv", rows, 4);
         await using var cluster = await ShardsCluster.StartAsync(_data, silos: 2);
         var job = cluster.Client.GetGrain<IJobGrain>("two-silos");
-        var created = await job.Create(Spec("two-silos"));
+        var created = await job.Create(Spec("two-silos", durability: durability) with { FlushIntervalMs = durability == JobSpec.Batched ? 50 : null });
         Assert.True(created.Created);
         Assert.Equal(rows, created.Status.Partitions.Sum(p => p.Records));
         Assert.Equal(24, created.Status.Shards.Total);
