@@ -21,11 +21,16 @@ public sealed class SourceReaders(IOptions<ShardsOptions> options)
         var kind = source.Kind.ToLowerInvariant();
         var header = source.Header ?? true;
         var delimiter = string.IsNullOrEmpty(source.Delimiter) ? ',' : source.Delimiter[0];
-        return _readers.GetOrAdd((kind, header, delimiter), static key => key.Kind switch
+        return _readers.GetOrAdd((kind, header, delimiter), static key =>
         {
-            "csv" => new CsvPartitionReader(new CsvReaderOptions { Header = key.Header, Delimiter = key.Delimiter }),
-            "jsonl" => new JsonLinesPartitionReader(),
-            _ => throw new ShardsException(ShardsErrorKind.Invalid, "source.kind", $"'{key.Kind}' is not a source kind this server reads"),
+            try
+            {
+                return PartitionReaders.ForKind(key.Kind, new CsvReaderOptions { Header = key.Header, Delimiter = key.Delimiter });
+            }
+            catch (ArgumentException e)
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, "source.kind", e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
+            }
         });
     }
 

@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Providers;
 using Orleans.Storage;
 using OrleansShards.Grains;
 using OrleansShards.Providers.Sqlite;
@@ -84,6 +86,10 @@ public static class ShardsServer
         // Binary state through Orleans' own codecs: smaller and faster to write than JSON, version-tolerant through [Id].
         silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         silo.AddSqliteGrainStorage(ShardsOptions.StorageName, configure);
+        // The same store is the silo's default, so grains of an application hosted beside ours
+        // persist to the embedded file too, without a second writer on it.
+        silo.Services.AddKeyedSingleton<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (services, _) => services.GetRequiredKeyedService<IGrainStorage>(ShardsOptions.StorageName));
+        silo.Services.TryAddSingleton(services => services.GetRequiredKeyedService<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME));
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
         return silo;
     }

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Providers;
+using Orleans.Storage;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 
@@ -166,6 +169,17 @@ public sealed class JobClusterTests : IDisposable
         Assert.Equal(("source.paths", ShardsErrorKind.Invalid), (outside.Field, outside.Kind));
         Assert.Contains("outside", outside.Message, StringComparison.Ordinal);
         Assert.Contains("same", await cluster.Client.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.Key).List());
+    }
+
+    [Fact]
+    public async Task The_embedded_sqlite_store_is_also_the_silos_default_storage()
+    {
+        await using var cluster = await ShardsCluster.StartAsync(_data, silos: 1);
+        var services = cluster.Cluster.GetSiloServiceProvider();
+        var shards = services.GetRequiredKeyedService<IGrainStorage>(ShardsOptions.StorageName);
+        Assert.IsType<Providers.Sqlite.SqliteGrainStorage>(shards);
+        Assert.Same(shards, services.GetRequiredKeyedService<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME));
+        Assert.Same(shards, services.GetRequiredService<IGrainStorage>());
     }
 
     [Fact]
