@@ -14,9 +14,6 @@ internal sealed class JsonRowBatch : RecordBatch
     /// <summary>How the cells of a batch are stored.</summary>
     internal enum CellKind
     {
-        /// <summary>Cells are the contents of JSON strings (between the quotes, escaped).</summary>
-        StringContents,
-
         /// <summary>Cells are raw JSON values (a missing value is the literal null).</summary>
         RawValues,
 
@@ -94,30 +91,7 @@ internal sealed class JsonRowBatch : RecordBatch
 
         var cell = (row * _width + c) * 2;
         var value = _json.AsSpan(_cells![cell], _cells[cell + 1] - _cells[cell]);
-        return _kind == CellKind.StringContents ? StringContents(value) : RawValueText(value);
-    }
-
-    private static string StringContents(ReadOnlySpan<byte> contents)
-    {
-        if (!contents.Contains((byte)'\\'))
-        {
-            return Encoding.UTF8.GetString(contents);
-        }
-
-        var quoted = ArrayPool<byte>.Shared.Rent(contents.Length + 2);
-        try
-        {
-            quoted[0] = (byte)'"';
-            contents.CopyTo(quoted.AsSpan(1));
-            quoted[contents.Length + 1] = (byte)'"';
-            var reader = new Utf8JsonReader(quoted.AsSpan(0, contents.Length + 2));
-            reader.Read();
-            return reader.GetString()!;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(quoted);
-        }
+        return RawValueText(value);
     }
 
     /// <summary>A JSON value as text: a string unescaped, null as null, anything else as its JSON.</summary>
@@ -181,7 +155,6 @@ internal sealed class JsonRowBatch : RecordBatch
 /// <summary>Collects the JSON of the records of a batch in pooled buffers.</summary>
 internal sealed class JsonRowBatchBuilder : IDisposable
 {
-    private static readonly SearchValues<byte> NeedsEscaping = SearchValues.Create(CreateNeedsEscaping());
     private static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 
     private byte[] _json;
@@ -192,11 +165,10 @@ internal sealed class JsonRowBatchBuilder : IDisposable
     private int _count;
     private readonly int _width;
 
-    /// <summary>Prefixes of the values: {"a":" then ,"b":" (strings) or {"a": then ,"b": (raw values).</summary>
+    /// <summary>Prefixes of the values: {"a": then ,"b":.</summary>
     private readonly byte[][] _prefixes;
-    private readonly int _prefixBytes;
 
-    public JsonRowBatchBuilder(int expectedRecords, int expectedBytes, string[]? columns, bool withCells, bool stringCells)
+    public JsonRowBatchBuilder(int expectedRecords, int expectedBytes, string[]? columns, bool withCells)
     {
         _json = ArrayPool<byte>.Shared.Rent(Math.Max(expectedBytes, 256));
         _rows = ArrayPool<int>.Shared.Rent(expectedRecords + 1);
@@ -211,31 +183,11 @@ internal sealed class JsonRowBatchBuilder : IDisposable
             prefix.AddRange(name);
             prefix.Add((byte)'"');
             prefix.Add((byte)':');
-            if (stringCells)
-            {
-                prefix.Add((byte)'"');
-            }
-
             _prefixes[i] = [.. prefix];
-            _prefixBytes += _prefixes[i].Length + 1;
         }
     }
 
     public int Count => _count;
-
-    private static byte[] CreateNeedsEscaping()
-    {
-        var bytes = new List<byte>();
-        for (var b = 0; b < 256; b++)
-        {
-            if (b < 0x20 || b == '"' || b == '\\' || b >= 0x80)
-            {
-                bytes.Add((byte)b);
-            }
-        }
-
-        return [.. bytes];
-    }
 
     private void Ensure(int more)
     {
@@ -279,82 +231,6 @@ internal sealed class JsonRowBatchBuilder : IDisposable
 
     /// <summary>Starts a record that is written value by value.</summary>
     public void BeginRecord() => EnsureRows();
-
-    /// <summary>
-    /// Starts a record whose values, together, take at most <paramref name="valueBytes"/> bytes and need no escaping:
-    /// <see cref="AddClean"/> then writes them without further checks.
-    /// </summary>
-    public void BeginCleanRecord(int valueBytes)
-    {
-        EnsureRows();
-        Ensure(valueBytes + _prefixBytes + 2);
-    }
-
-    /// <summary>Whether bytes need no escaping in a JSON string (ASCII, no control character, quote or backslash).</summary>
-    public static bool IsClean(ReadOnlySpan<byte> utf8) => utf8.IndexOfAny(NeedsEscaping) < 0;
-
-    /// <summary>Appends a value that needs no escaping, after <see cref="BeginCleanRecord"/>.</summary>
-    public void AddClean(int column, ReadOnlySpan<byte> utf8)
-    {
-        var prefix = _prefixes[column];
-        var json = _json;
-        var pos = _pos;
-        prefix.CopyTo(json.AsSpan(pos));
-        pos += prefix.Length;
-        utf8.CopyTo(json.AsSpan(pos));
-        var cells = _cells!;
-        cells[_cellPos] = pos;
-        pos += utf8.Length;
-        cells[_cellPos + 1] = pos;
-        _cellPos += 2;
-        json[pos] = (byte)'"';
-        _pos = pos + 1;
-    }
-
-    /// <summary>Appends the next value of the record as a JSON string (escaped as needed).</summary>
-    public void AddString(int column, ReadOnlySpan<byte> utf8)
-    {
-        var prefix = _prefixes[column];
-        Ensure(prefix.Length + utf8.Length + 2);
-        prefix.CopyTo(_json.AsSpan(_pos));
-        _pos += prefix.Length;
-        var start = _pos;
-        if (utf8.IndexOfAny(NeedsEscaping) < 0)
-        {
-            utf8.CopyTo(_json.AsSpan(_pos));
-            _pos += utf8.Length;
-        }
-        else
-        {
-            AddEscaped(utf8);
-        }
-
-        _cells![_cellPos++] = start;
-        _cells[_cellPos++] = _pos;
-        _json[_pos++] = (byte)'"';
-    }
-
-    private void AddEscaped(ReadOnlySpan<byte> utf8)
-    {
-        while (true)
-        {
-            // Invalid UTF-8 becomes U+FFFD: the output stays valid JSON.
-            var status = Encoder.EncodeUtf8(utf8, _json.AsSpan(_pos, _json.Length - _pos - 1), out var consumed, out var written);
-            _pos += written;
-            utf8 = utf8[consumed..];
-            if (status == OperationStatus.Done)
-            {
-                return;
-            }
-
-            if (status != OperationStatus.DestinationTooSmall)
-            {
-                throw new InvalidOperationException($"cannot encode a value as JSON ({status})");
-            }
-
-            Ensure(Math.Max(utf8.Length * 6, 16) + 2);
-        }
-    }
 
     /// <summary>Appends the next value of the record as raw JSON (already validated), or null when it is empty.</summary>
     public void AddRawValue(int column, ReadOnlySpan<byte> json)

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using CH = CsvHelper;
 
 namespace OrleansShards.Readers;
@@ -37,12 +40,22 @@ public sealed record CsvReaderOptions
 /// field count differs from the header (or, without a header, from the first record), or a quoted field that is never
 /// closed (see <see cref="CsvReaderOptions.StrictQuotes"/> for the others).
 /// </para>
+/// <para>
+/// A read loads the bytes of the range (from the indexed record at or before its start to the indexed record after
+/// its end) into one pooled buffer and parses them in place. The batch keeps the UTF-8 values where they are (or, for
+/// quoted values the parser unescaped, after them) with the bounds of each projected value; the JSON of a record is
+/// encoded when <see cref="RecordBatch.WriteRecord"/> asks for it. A range spans at most 1 GiB of the file.
+/// </para>
 /// <para>Thread-safe; keep one instance per configuration so that its cache of indexes is shared.</para>
 /// </remarks>
 public sealed class CsvPartitionReader : IPartitionReader
 {
     private readonly CsvReaderOptions _options;
     private readonly RecordIndexStore _indexes;
+    private readonly CH.CsvReaderOptions _rangeOptions;
+
+    /// <summary>The most bytes of a file that one batch holds.</summary>
+    private const long MaxRangeBytes = int.MaxValue / 2;
 
     /// <summary>Creates a reader.</summary>
     /// <param name="options">How files are read; <see langword="null"/> for the defaults.</param>
@@ -57,6 +70,7 @@ public sealed class CsvPartitionReader : IPartitionReader
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.IndexStride, 1, nameof(options));
         var key = $"csv;header={(_options.Header ? 1 : 0)};delimiter={(int)_options.Delimiter};stride={_options.IndexStride}";
         _indexes = new RecordIndexStore(key, (path, ct) => Scan(path, key, ct));
+        _rangeOptions = ParserOptions(header: false, onMalformed: null);
     }
 
     /// <summary>The options of this reader.</summary>
@@ -81,8 +95,7 @@ public sealed class CsvPartitionReader : IPartitionReader
         var fields = projection ?? Enumerable.Range(0, index.Columns.Length).ToArray();
         if (count == 0)
         {
-            using var empty = new JsonRowBatchBuilder(0, 0, columns, withCells: true, stringCells: true);
-            return empty.Build(path, columns, JsonRowBatch.CellKind.StringContents);
+            return CsvRecordBatch.Empty(path, columns);
         }
 
         var batch = ReadRange(path, index, request.Start, count, columns, fields, cancellationToken);
@@ -146,12 +159,26 @@ public sealed class CsvPartitionReader : IPartitionReader
         return new RecordIndex(key, hashing.BytesRead, stat.LastWriteTimeUtcTicks, hashing.Hash, count, stride, columns, [.. offsets]);
     }
 
-    private JsonRowBatch ReadRange(string path, RecordIndex index, long start, int count, string[] columns, int[] fields, CancellationToken cancellationToken)
+    private CsvRecordBatch ReadRange(string path, RecordIndex index, long start, int count, string[] columns, int[] fields, CancellationToken cancellationToken)
     {
-        var entry = (int)(start / index.Stride);
+        var stride = index.Stride;
+        var entry = (int)(start / stride);
         var baseOffset = index.Offsets[entry];
-        var record = (long)entry * index.Stride;
+        var record = (long)entry * stride;
         var width = index.Columns.Length;
+        var end = start + count;
+
+        // The bytes from the indexed record at or before the start to the indexed record after the end (or the end of
+        // the file) hold the range. The index's offsets are record boundaries of a parse of the whole file, so the
+        // parser cuts these bytes into the same records, and nothing after the range is read or scanned.
+        var endEntry = (end + stride - 1) / stride;
+        var endOffset = endEntry < index.Offsets.Length ? index.Offsets[endEntry] : index.Length;
+        var rangeBytes = endOffset - baseOffset;
+        var cellCount = (long)count * fields.Length * 2;
+        if (rangeBytes < 0 || rangeBytes > MaxRangeBytes || cellCount > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"{path}: the records [{start}, {end}) span {rangeBytes} bytes, more than one batch can hold; read smaller shards");
+        }
 
         // Malformed quoting is reported by the parser while it advances to the record, before Read returns it.
         long malformedRow = -1;
@@ -166,66 +193,115 @@ public sealed class CsvPartitionReader : IPartitionReader
             }
         }
 
-        var avgBytes = index.Length / Math.Max(1, index.RecordCount);
-        using var builder = new JsonRowBatchBuilder(count, (int)Math.Min(int.MaxValue / 2, (avgBytes + columns.Length * 8 + 8) * count), columns, withCells: true, stringCells: true);
-        using var file = ReaderCore.OpenRead(path);
-        file.Seek(baseOffset, SeekOrigin.Begin);
-        // A quoted field that is never closed runs to the end of the input, so only the last record of the file can
-        // have one: malformed-quote detection (which slows the parser down) is on only for ranges that reach it.
-        var detect = strict || start + count == index.RecordCount;
-        using var csv = CH.CsvReader.Create(file, ParserOptions(header: false, detect ? OnMalformed : null), leaveOpen: true);
-        var end = start + count;
-        while (record < end)
+        // Room for the values the parser unescapes (rarely many) after the file's bytes, and slack for fixed-size copies.
+        var inputLength = (int)rangeBytes;
+        var data = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, rangeBytes + rangeBytes / 16 + 4 * CsvRecordBatch.Slack));
+        var cells = ArrayPool<int>.Shared.Rent((int)Math.Max(1, cellCount));
+        byte[]? retired = null;
+        try
         {
-            if (!csv.Read())
+            using (var file = ReaderCore.OpenRead(path))
             {
-                throw new SourceChangedException(path, $"the file ends before record {record}, which its index counts");
+                file.Seek(baseOffset, SeekOrigin.Begin);
+                inputLength = file.ReadAtLeast(data.AsSpan(0, inputLength), inputLength, throwOnEndOfStream: false);
             }
 
-            if (record >= start)
+            var input = data;
+            var used = inputLength;
+            ref var origin = ref MemoryMarshal.GetArrayDataReference(input);
+
+            // A quoted field that is never closed runs to the end of the input, so only the last record of the file can
+            // have one: malformed-quote detection (which slows the parser down) is on only for ranges that reach it.
+            var detect = strict || end == index.RecordCount;
+            using var csv = CH.CsvReader.Create(new ReadOnlyMemory<byte>(input, 0, inputLength), detect ? ParserOptions(header: false, OnMalformed) : _rangeOptions);
+            var k = 0;
+            while (record < end)
             {
-                if (malformedRow == csv.RowNumber)
+                if (!csv.Read())
                 {
-                    throw new MalformedRecordException(path, record, baseOffset + csv.ByteOffset, Describe(malformedReason));
+                    throw new SourceChangedException(path, $"the file ends before record {record}, which its index counts");
                 }
 
-                if (csv.FieldCount != width)
+                if (record >= start)
                 {
-                    throw new MalformedRecordException(path, record, baseOffset + csv.ByteOffset,
-                        $"it has {csv.FieldCount} fields, the {(_options.Header ? "header" : "first record")} has {width}");
-                }
+                    if (malformedRow == csv.RowNumber)
+                    {
+                        throw new MalformedRecordException(path, record, baseOffset + csv.ByteOffset, Describe(malformedReason));
+                    }
 
-                // Values are parts of the raw record (unquoted, they only shrink): when the raw record needs no
-                // escaping, no value does, and one check of the record replaces one per value.
-                var raw = csv.RawRecord;
-                if (JsonRowBatchBuilder.IsClean(raw))
-                {
-                    builder.BeginCleanRecord(raw.Length);
+                    if (csv.FieldCount != width)
+                    {
+                        throw new MalformedRecordException(path, record, baseOffset + csv.ByteOffset,
+                            $"it has {csv.FieldCount} fields, the {(_options.Header ? "header" : "first record")} has {width}");
+                    }
+
+                    // Only the projected fields are looked at. A value that is a slice of the input (unquoted, or quoted
+                    // without doubled quotes) is kept where it is; one that the parser unescaped is appended after it.
                     for (var i = 0; i < fields.Length; i++)
                     {
-                        builder.AddClean(i, csv.GetSpan(fields[i]));
+                        var value = csv.GetSpan(fields[i]);
+                        var at = Unsafe.ByteOffset(ref origin, ref MemoryMarshal.GetReference(value));
+                        if (at >= 0 && at + value.Length <= inputLength)
+                        {
+                            cells[k] = (int)at;
+                            cells[k + 1] = (int)at + value.Length;
+                        }
+                        else
+                        {
+                            if (used + value.Length + CsvRecordBatch.Slack > data.Length)
+                            {
+                                // The parser still reads the old array: it is returned when the parser is done.
+                                var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)data.Length * 2, (long)used + value.Length + CsvRecordBatch.Slack)));
+                                data.AsSpan(0, used).CopyTo(bigger);
+                                if (data != input)
+                                {
+                                    ArrayPool<byte>.Shared.Return(data);
+                                }
+
+                                retired = input;
+                                data = bigger;
+                            }
+
+                            value.CopyTo(data.AsSpan(used));
+                            cells[k] = used;
+                            used += value.Length;
+                            cells[k + 1] = used;
+                        }
+
+                        k += 2;
                     }
-                }
-                else
-                {
-                    builder.BeginRecord();
-                    for (var i = 0; i < fields.Length; i++)
+
+                    if ((record & 0x3FFF) == 0)
                     {
-                        builder.AddString(i, csv.GetSpan(fields[i]));
+                        cancellationToken.ThrowIfCancellationRequested();
                     }
                 }
 
-                builder.EndRecord();
-                if ((record & 0x3FFF) == 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
+                record++;
             }
 
-            record++;
+            var batch = new CsvRecordBatch(path, data, inputLength, cells, count, columns);
+            data = null!;
+            cells = null!;
+            return batch;
         }
+        finally
+        {
+            if (retired is not null)
+            {
+                ArrayPool<byte>.Shared.Return(retired);
+            }
 
-        return builder.Build(path, columns, JsonRowBatch.CellKind.StringContents);
+            if (data is not null)
+            {
+                ArrayPool<byte>.Shared.Return(data);
+            }
+
+            if (cells is not null)
+            {
+                ArrayPool<int>.Shared.Return(cells);
+            }
+        }
     }
 
     private static string Describe(CH.CsvMalformedReason reason) => reason switch

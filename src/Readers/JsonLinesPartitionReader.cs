@@ -65,7 +65,7 @@ public sealed class JsonLinesPartitionReader : IPartitionReader
         var kind = columns is null ? JsonRowBatch.CellKind.None : JsonRowBatch.CellKind.RawValues;
         if (count == 0)
         {
-            using var empty = new JsonRowBatchBuilder(0, 0, columns, withCells: columns is not null, stringCells: false);
+            using var empty = new JsonRowBatchBuilder(0, 0, columns, withCells: columns is not null);
             return empty.Build(path, columns, kind);
         }
 
@@ -149,7 +149,7 @@ public sealed class JsonLinesPartitionReader : IPartitionReader
         var record = (long)entry * index.Stride;
         var avgBytes = index.Length / Math.Max(1, index.RecordCount);
         var expectedBytes = (int)Math.Min(int.MaxValue / 2, (avgBytes + 8) * count);
-        using var builder = new JsonRowBatchBuilder(count, expectedBytes, columns, withCells: columns is not null, stringCells: false);
+        using var builder = new JsonRowBatchBuilder(count, expectedBytes, columns, withCells: columns is not null);
         using var file = ReaderCore.OpenRead(path);
         file.Seek(index.Offsets[entry], SeekOrigin.Begin);
         using var lines = new LineReader(file, index.Offsets[entry]);
