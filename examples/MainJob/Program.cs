@@ -122,7 +122,7 @@ for (var e = 0; e < settings.Epochs; e++)
 
     var exactlyOnce = missing == 0 && duplicates == 0;
     ok &= exactlyOnce;
-    var server = e < status.EpochHistory.Count ? status.EpochHistory[e].RecordsDelivered : 0;
+    var server = status.EpochHistory.FirstOrDefault(h => h.Epoch == e)?.RecordsDelivered ?? 0;
     ok &= server == settings.Rows;
     table.AddRow($"{e}", $"{delivered[e]:N0}", $"{server:N0}", exactlyOnce ? "[green]yes[/]" : "[red]NO[/]", $"{missing:N0}", $"{duplicates:N0}");
 }

@@ -61,6 +61,9 @@ public sealed record ShardProgress([property: Id(0)] long Total, [property: Id(1
 /// </remarks>
 public sealed class TaskBook
 {
+    /// <summary>How many epochs' counters the state keeps: a job of many epochs must not grow its state with them.</summary>
+    public const int EpochHistoryLimit = 64;
+
     private readonly TaskBookState _state;
     private readonly TaskBookSettings _settings;
     private readonly ShardCatalog _catalog;
@@ -84,7 +87,12 @@ public sealed class TaskBook
         _time = time;
         if (_state.Epochs.Count == 0)
         {
-            _state.Epochs.Add(new EpochCounters());
+            _state.Epochs.Add(new EpochCounters { Epoch = _state.Epoch });
+            if (_state.Epochs.Count > EpochHistoryLimit)
+            {
+                _state.Epochs.RemoveRange(0, _state.Epochs.Count - EpochHistoryLimit);
+            }
+
         }
 
         foreach (var lease in _state.InFlight.Values)
@@ -219,9 +227,11 @@ public sealed class TaskBook
             EndLease(lease);
             if (done)
             {
-                var counters = _state.Epochs[epoch];
+                var counters = Counters;
                 counters.ShardsDone++;
                 counters.RecordsDelivered += range.Length;
+                _state.TotalShardsDone++;
+                _state.TotalRecordsDelivered += range.Length;
                 if (_state.Retries.TryGetValue(RetryRecord.KeyOf(epoch, shard), out var retry))
                 {
                     retry.CompletedBy = leaseId;
@@ -229,7 +239,7 @@ public sealed class TaskBook
             }
             else
             {
-                _state.Epochs[epoch].Failed++;
+                Counters.Failed++;
                 RecordFailure(lease, string.IsNullOrWhiteSpace(error) ? $"worker '{workerId}' reported the task failed without an error" : error);
             }
 
@@ -316,7 +326,7 @@ public sealed class TaskBook
         foreach (var lease in expired)
         {
             EndLease(lease);
-            _state.Epochs[lease.Epoch].Expired++;
+            Counters.Expired++;
             RecordFailure(lease, string.Create(CultureInfo.InvariantCulture, $"lease '{lease.LeaseId}' of worker '{lease.WorkerId}' expired at {lease.ExpiresAt:O}"));
         }
 
@@ -461,7 +471,12 @@ public sealed class TaskBook
 
             _state.Epoch++;
             _state.Cursor = 0;
-            _state.Epochs.Add(new EpochCounters());
+            _state.Epochs.Add(new EpochCounters { Epoch = _state.Epoch });
+            if (_state.Epochs.Count > EpochHistoryLimit)
+            {
+                _state.Epochs.RemoveRange(0, _state.Epochs.Count - EpochHistoryLimit);
+            }
+
             // Retries of the epoch just ended stay, so a late duplicate report is still recognised.
             foreach (var old in _state.Retries.Values.Where(r => r.Epoch < _state.Epoch - 1).Select(r => r.Key).ToList())
             {
@@ -473,6 +488,10 @@ public sealed class TaskBook
             Version++;
         }
     }
+
+    // Leases never outlive their epoch (an epoch ends only when none is in flight), so every
+    // counted event belongs to the current epoch.
+    private EpochCounters Counters => _state.Epochs[^1];
 
     private SeededPermutation OrderOf(int epoch) =>
         new(_catalog.ShardCount, DeterministicHash.Mix(_settings.Seed, (ulong)epoch), identity: !_settings.Shuffle);

@@ -29,11 +29,17 @@ public sealed class TaskBookState
     /// <summary>Shards that failed <c>maxAttempts</c> times, with their last error.</summary>
     [Id(6)] public List<DeadLetter> DeadLetters { get; set; } = [];
 
-    /// <summary>Counters of each epoch begun so far.</summary>
+    /// <summary>Counters of the latest epochs, oldest first, the current one last; at most <see cref="TaskBook.EpochHistoryLimit"/>.</summary>
     [Id(7)] public List<EpochCounters> Epochs { get; set; } = [new EpochCounters()];
 
     /// <summary>Whether every epoch has ended.</summary>
     [Id(8)] public bool Completed { get; set; }
+
+    /// <summary>Records of the shards reported done, over every epoch.</summary>
+    [Id(9)] public long TotalRecordsDelivered { get; set; }
+
+    /// <summary>Shards reported done, over every epoch.</summary>
+    [Id(10)] public long TotalShardsDone { get; set; }
 }
 
 /// <summary>A lease in flight.</summary>
@@ -126,4 +132,7 @@ public sealed class EpochCounters
 
     /// <summary>Attempts reported failed.</summary>
     [Id(3)] public long Failed { get; set; }
+
+    /// <summary>The epoch these counters belong to.</summary>
+    [Id(4)] public int Epoch { get; set; }
 }

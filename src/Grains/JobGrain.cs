@@ -434,7 +434,7 @@ public sealed partial class JobGrain(
             var file = State.Files[p];
             return new PartitionStatus(p, readers.Display(path), file?.RecordCount, file is null ? null : _catalog?.ShardsOf(p), file is not null);
         }).ToList();
-        var epochs = State.Book.Epochs.Select((e, i) => new EpochStatus(i, e.ShardsDone, e.RecordsDelivered, e.Expired, e.Failed)).ToList();
+        var epochs = State.Book.Epochs.Select(e => new EpochStatus(e.Epoch, e.ShardsDone, e.RecordsDelivered, e.Expired, e.Failed)).ToList();
         var dead = State.Book.DeadLetters.Select(d => new DeadLetterStatus(TaskIds.Format(d.Epoch, d.Range), d.Epoch, d.Range, d.Attempts, d.LastError)).ToList();
         long? total = State.Files.All(f => f is not null) ? State.Files.Sum(f => f!.RecordCount) * spec.Epochs : null;
         return new JobStatus(
@@ -443,7 +443,7 @@ public sealed partial class JobGrain(
             State.Book.Epoch,
             spec.Epochs,
             progress,
-            new RecordCounts(State.Book.Epochs.Sum(e => e.RecordsDelivered), total),
+            new RecordCounts(State.Book.TotalRecordsDelivered, total),
             partitions,
             epochs,
             dead,

@@ -166,6 +166,24 @@ public class TaskBookTests
     }
 
     [Fact]
+    public void Many_epochs_keep_a_bounded_history_and_running_totals()
+    {
+        var book = Book(counts: [20], epochs: 200);
+        while (!book.IsCompleted)
+        {
+            foreach (var lease in book.Lease("w", 10))
+            {
+                book.Report(lease.TaskId, lease.LeaseId, "w", true);
+            }
+        }
+
+        Assert.Equal(TaskBook.EpochHistoryLimit, book.State.Epochs.Count);
+        Assert.Equal(Enumerable.Range(200 - TaskBook.EpochHistoryLimit, TaskBook.EpochHistoryLimit), book.State.Epochs.Select(e => e.Epoch));
+        Assert.All(book.State.Epochs, e => Assert.Equal(20, e.RecordsDelivered));
+        Assert.Equal((200 * 20L, 200 * 2L), (book.State.TotalRecordsDelivered, book.State.TotalShardsDone));
+    }
+
+    [Fact]
     public void An_empty_source_completes_at_once()
     {
         var book = Book(counts: [0, 0], epochs: 2);

@@ -1,0 +1,173 @@
+using System.Globalization;
+
+namespace OrleansShards.Service.Bench;
+
+/// <summary>Keys of the measured configurations, shared by the benchmarks and the summary.</summary>
+public static class Keys
+{
+    public static string Memory(long shards, int maxTasks) => $"mem/{shards}/{maxTasks}";
+
+    public const string BlobSerial = "blob/serial";
+    public const string BlobReentrant = "blob/reentrant";
+    public const string BlobManyGrains = "blob/64grains";
+    public const string RawSqlite = "sqlite/raw";
+
+    public static string Cycles(int workers, int maxTasks) => $"cycles/{workers}/{maxTasks}";
+
+    public static string SizeLatency(long shards) => $"size/{shards}/1worker";
+
+    public static string SizeThroughput(long shards) => $"size/{shards}/64workers";
+}
+
+/// <summary>Everything measured, and the summary table printed at the end.</summary>
+public sealed class Results(bool normal)
+{
+    /// <summary>ANCHORS.md figures (the machine's ceilings) for the baseline rows, at synchronous FULL or NORMAL.</summary>
+    private double AnchorSerial => normal ? 54_000 : 7_000;
+
+    private double AnchorReentrant => normal ? 400_000 : 170_000;
+
+    private double AnchorRawSqlite => normal ? 36_000 : 6_600;
+
+    private string Mode => normal ? "NORMAL" : "FULL";
+
+    private readonly Dictionary<string, Measured> _measured = [];
+    private readonly Dictionary<(long Shards, string Point), long> _stateBytes = [];
+
+    public void Add(string key, Measured m) => _measured[key] = m;
+
+    public Measured? Get(string key) => _measured.GetValueOrDefault(key);
+
+    public void AddStateSize(long shards, string point, long bytes) => _stateBytes[(shards, point)] = bytes;
+
+    public IEnumerable<string> StatePoints => _stateBytes.Keys.Select(k => k.Point).Distinct();
+
+    public long? StateSize(long shards, string point) => _stateBytes.TryGetValue((shards, point), out var b) ? b : null;
+
+    public void PrintSummary()
+    {
+        Console.WriteLine("=== SUMMARY (medians; ratios are measured side by side in this run) ===");
+        var mem1 = Get(Keys.Memory(1_000_000, 1));
+        var mem16 = Get(Keys.Memory(1_000_000, 16));
+        var serial = Get(Keys.BlobSerial);
+        var reentrant = Get(Keys.BlobReentrant);
+
+        var table = new Table("what", "rate/s", "writes/op", "tx/op", "latency us", "vs 2KiB grain serial", "vs 2KiB grain reentrant", "vs in-memory TaskBook");
+        void Row(string label, Measured? m, Measured? memory)
+        {
+            if (m is null)
+            {
+                return;
+            }
+
+            table.Add(
+                label,
+                Fmt.Rate(m.Rate),
+                Fmt.Opt(m.WritesPerOp, "F3"),
+                Fmt.Opt(m.TxPerOp, "F3"),
+                Fmt.Opt(m.LatencyUs, "F0"),
+                serial is null ? "-" : Fmt.Ratio(m.Rate / serial.Rate),
+                reentrant is null ? "-" : Fmt.Ratio(m.Rate / reentrant.Rate),
+                memory is null ? "-" : Fmt.Ratio(m.Rate / memory.Rate));
+        }
+
+        Row("in-memory TaskBook, 1M shards, maxTasks 1 (cycles)", mem1, null);
+        Row("in-memory TaskBook, 1M shards, maxTasks 16 (cycles)", mem16, null);
+        Row("in-memory TaskBook, 1k shards, maxTasks 1 (cycles)", Get(Keys.Memory(1_000, 1)), null);
+        Row("2 KiB grain, non-reentrant, 64 callers (calls)", serial, null);
+        Row("2 KiB grain, reentrant, 64 callers (calls)", reentrant, null);
+        Row("raw SQLite, 1 upsert (2 KiB) per transaction (commits)", Get(Keys.RawSqlite), null);
+        Row("2 KiB grain x 64 grains, 1 caller each (calls)", Get(Keys.BlobManyGrains), null);
+        foreach (var workers in new[] { 1, 64 })
+        {
+            foreach (var maxTasks in new[] { 1, 16 })
+            {
+                Row($"JobGrain cycles, {workers} worker{(workers == 1 ? "" : "s")}, maxTasks {maxTasks}", Get(Keys.Cycles(workers, maxTasks)), maxTasks == 1 ? mem1 : mem16);
+            }
+        }
+
+        if (table.Count > 0)
+        {
+            table.Print();
+            Console.WriteLine("  op = one lease + report cycle (one shard leased and reported done) for TaskBook/JobGrain rows, one grain call for 2 KiB rows.");
+            Console.WriteLine("  writes/op = grain state rows written to SQLite per op; tx/op = SQLite commits (each one fsync at FULL) per op.");
+        }
+
+        if (serial is not null || reentrant is not null)
+        {
+            Console.WriteLine();
+            var anchors = new Table("baseline", "measured/s", "ANCHORS.md", "measured / anchor");
+            if (serial is not null)
+            {
+                anchors.Add($"2 KiB grain, SQLite {Mode}, 64 callers (non-reentrant)", Fmt.Rate(serial.Rate), Fmt.Rate(AnchorSerial), Fmt.Ratio(serial.Rate / AnchorSerial));
+            }
+
+            if (reentrant is not null)
+            {
+                anchors.Add($"reentrant grain with group commit, {Mode}", Fmt.Rate(reentrant.Rate), Fmt.Rate(AnchorReentrant), Fmt.Ratio(reentrant.Rate / AnchorReentrant));
+            }
+
+            if (Get(Keys.RawSqlite) is { } raw)
+            {
+                anchors.Add($"SQLite WAL, one upsert per transaction, {Mode}", Fmt.Rate(raw.Rate), Fmt.Rate(AnchorRawSqlite), Fmt.Ratio(raw.Rate / AnchorRawSqlite));
+            }
+
+            anchors.Print();
+        }
+
+        var shardsSmall = 1_000L;
+        var shardsLarge = 1_000_000L;
+        if (_stateBytes.Count > 0 || Get(Keys.SizeLatency(shardsSmall)) is not null)
+        {
+            Console.WriteLine();
+            var size = new Table("JobGrain, 1k vs 1M shards", "1,000 shards", "1,000,000 shards", "1M / 1k", "within 20%");
+            foreach (var point in StatePoints)
+            {
+                var a = StateSize(shardsSmall, point);
+                var b = StateSize(shardsLarge, point);
+                size.Add($"state bytes, {point}", a?.ToString("N0", CultureInfo.InvariantCulture) ?? "-", b?.ToString("N0", CultureInfo.InvariantCulture) ?? "-",
+                    a is > 0 && b is { } bb ? Fmt.Ratio((double)bb / a.Value) : "-", Within(a, b));
+            }
+
+            void Pair(string label, Func<long, string> key, Func<Measured, double?> f, string format)
+            {
+                var va = Get(key(shardsSmall)) is { } a ? f(a) : null;
+                var vb = Get(key(shardsLarge)) is { } b ? f(b) : null;
+                size.Add(label, Fmt.Opt(va, format), Fmt.Opt(vb, format), va is > 0 && vb is { } v ? Fmt.Ratio(v / va.Value) : "-", Within(va, vb));
+            }
+
+            Pair("cycle latency, 1 worker, maxTasks 1 (us)", Keys.SizeLatency, m => m.LatencyUs, "F0");
+            Pair("cycles/s, 1 worker, maxTasks 1", Keys.SizeLatency, m => m.Rate, "F0");
+            Pair("cycles/s, 64 workers, maxTasks 1", Keys.SizeThroughput, m => m.Rate, "F0");
+            Pair("writes per cycle, 64 workers, maxTasks 1", Keys.SizeThroughput, m => m.WritesPerOp, "F3");
+            size.Print();
+        }
+    }
+
+    private static string Within(double? a, double? b) =>
+        a is > 0 && b is { } v ? (Math.Abs(v / a.Value - 1) <= 0.20 ? "yes" : "NO") : "-";
+
+    private static string Within(long? a, long? b) => Within((double?)a, (double?)b);
+}
+
+/// <summary>A plain text table: first column left-aligned, the rest right-aligned.</summary>
+public sealed class Table(params string[] headers)
+{
+    private readonly List<string[]> _rows = [];
+
+    public int Count => _rows.Count;
+
+    public void Add(params string[] cells) => _rows.Add(cells);
+
+    public void Print()
+    {
+        var widths = headers.Select((h, i) => Math.Max(h.Length, _rows.Count == 0 ? 0 : _rows.Max(r => r[i].Length))).ToArray();
+        string Line(string[] cells) => "  " + string.Join(" | ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i])));
+        Console.WriteLine(Line(headers));
+        Console.WriteLine("  " + string.Join("-+-", widths.Select(w => new string('-', w))));
+        foreach (var row in _rows)
+        {
+            Console.WriteLine(Line(row));
+        }
+    }
+}
