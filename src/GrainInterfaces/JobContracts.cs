@@ -165,6 +165,23 @@ public interface IJobGrain : IGrainWithStringKey
     /// records it durably before returning, so the splitter may then persist its own offset.
     /// </summary>
     Task AcknowledgePartition(int partition, PinnedFile file);
+
+    /// <summary>The file the job acknowledged for <paramref name="partition"/>, or null: a splitter that lost its own write catches up from it.</summary>
+    Task<PinnedFile?> GetAcknowledgedPartition(int partition);
+
+    /// <summary>
+    /// The job's checkpoint: the todo cursor and re-queued shards, the leases in flight, a done summary,
+    /// retries, dead letters and every splitter's offsets, with the source files; never a secret.
+    /// </summary>
+    /// <exception cref="ShardsException">The job does not exist (not found) or is still describing its source (conflict).</exception>
+    Task<CheckpointDocument> ExportCheckpoint();
+
+    /// <summary>
+    /// Creates this job from a checkpoint taken elsewhere: its files must match the files under this
+    /// server's data roots (records, length, content hash); the leases that were in flight are re-queued.
+    /// </summary>
+    /// <exception cref="ShardsException">The job exists (conflict), or the document is of an unknown version, does not hold together or does not match its source (invalid; names the place).</exception>
+    Task<CreateJobResult> ImportCheckpoint(CheckpointDocument document);
 }
 
 /// <summary>What a splitter is asked to cut.</summary>
@@ -189,6 +206,9 @@ public interface ISplitterGrain : IGrainWithStringKey
 
     /// <summary>Removes the splitter's stored state.</summary>
     Task Delete();
+
+    /// <summary>Takes on the state of an imported job's partition: <paramref name="file"/> described and acknowledged.</summary>
+    Task<SplitterStatus> Adopt(SplitterAssignment assignment, PinnedFile file);
 }
 
 /// <summary>Records handed to a thin worker: JSON of one page of one task.</summary>

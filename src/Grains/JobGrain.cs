@@ -273,6 +273,10 @@ public sealed partial class JobGrain(
         await WriteNow();
     }
 
+    /// <inheritdoc />
+    public Task<PinnedFile?> GetAcknowledgedPartition(int partition) =>
+        Task.FromResult(Exists && partition >= 0 && partition < State.Files.Count ? State.Files[partition] : null);
+
     private async Task StartSplitters()
     {
         var source = State.Spec!.Source!;

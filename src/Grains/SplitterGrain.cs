@@ -8,12 +8,30 @@ namespace OrleansShards.Grains;
 /// and persists its offset only after the job acknowledged them. On a restart it offers again what
 /// it has not stored as acknowledged; the job ignores an offer it already holds.
 /// </summary>
-public sealed class SplitterGrain(
+public sealed partial class SplitterGrain(
     [PersistentState("splitter", ShardsOptions.StorageName)] IPersistentState<SplitterState> state,
     SourceReaders readers) : Grain, ISplitterGrain
 {
     /// <summary>The grain key of partition <paramref name="partition"/> of <paramref name="jobId"/>.</summary>
     public static string KeyOf(string jobId, int partition) => string.Create(CultureInfo.InvariantCulture, $"{jobId}/{partition}");
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A crash between the job's acknowledgement and our own write leaves us behind the job:
+        // catch up from what the job holds, never the other way round.
+        if (!state.State.Acknowledged && TryParseKey(this.GetPrimaryKeyString(), out var jobId, out var partition))
+        {
+            var acknowledged = await GrainFactory.GetGrain<IJobGrain>(jobId).GetAcknowledgedPartition(partition);
+            if (acknowledged is not null && (state.State.File is null || state.State.File == acknowledged))
+            {
+                state.State.Partition = partition;
+                state.State.File = acknowledged;
+                state.State.Acknowledged = true;
+                await state.WriteStateAsync(cancellationToken);
+            }
+        }
+    }
 
     /// <inheritdoc />
     public async Task<SplitterStatus> Start(SplitterAssignment assignment)
@@ -45,6 +63,14 @@ public sealed class SplitterGrain(
 
     /// <inheritdoc />
     public Task<SplitterStatus> GetStatus() => Task.FromResult(Status());
+
+    private static bool TryParseKey(string key, out string jobId, out int partition)
+    {
+        var slash = key.LastIndexOf('/');
+        jobId = slash > 0 ? key[..slash] : "";
+        partition = -1;
+        return slash > 0 && int.TryParse(key.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out partition);
+    }
 
     /// <inheritdoc />
     public async Task Delete()

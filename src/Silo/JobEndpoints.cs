@@ -24,7 +24,7 @@ public static class JobEndpoints
         var jobs = app.MapGroup("/v1/jobs").AddEndpointFilter(MapErrors);
         jobs.MapPost("", CreateJob);
         jobs.MapGet("", ListJobs);
-        jobs.MapPost("/import", () => Results.Problem(statusCode: 501, title: "Not implemented", detail: "checkpoint import is not available in this version"));
+        jobs.MapCheckpoints();
         jobs.MapGet("/{id}", (string id, IGrainFactory grains) => Job(grains, id).GetStatus());
         jobs.MapDelete("/{id}", async (string id, IGrainFactory grains) =>
         {
