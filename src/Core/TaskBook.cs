@@ -62,7 +62,7 @@ public sealed record ShardProgress([property: Id(0)] long Total, [property: Id(1
 public sealed class TaskBook
 {
     /// <summary>How many epochs' counters the state keeps: a job of many epochs must not grow its state with them.</summary>
-    public const int EpochHistoryLimit = 64;
+    public const int EpochHistoryLimit = 8;
 
     private readonly TaskBookState _state;
     private readonly TaskBookSettings _settings;
@@ -88,11 +88,6 @@ public sealed class TaskBook
         if (_state.Epochs.Count == 0)
         {
             _state.Epochs.Add(new EpochCounters { Epoch = _state.Epoch });
-            if (_state.Epochs.Count > EpochHistoryLimit)
-            {
-                _state.Epochs.RemoveRange(0, _state.Epochs.Count - EpochHistoryLimit);
-            }
-
         }
 
         foreach (var lease in _state.InFlight.Values)

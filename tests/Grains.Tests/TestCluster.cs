@@ -1,6 +1,10 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Storage;
+using OrleansShards.Grains.Tests.Faults;
+using OrleansShards.Providers.Sqlite;
 using Orleans.TestingHost;
 using OrleansShards.Grains;
 using OrleansShards.Silo;
@@ -70,7 +74,7 @@ public sealed class ShardsCluster : IAsyncDisposable
     /// <summary>A reader outside the cluster, as a thick worker has one.</summary>
     public TaskRecordReader Reader { get; }
 
-    public static async Task<ShardsCluster> StartAsync(TestData data, short silos = 2)
+    public static async Task<ShardsCluster> StartAsync(TestData data, short silos = 2, FaultInjector? faults = null)
     {
         var builder = new InProcessTestClusterBuilder(silos);
         // State rows are keyed by service id: a restarted cluster must use the same one to find them.
@@ -83,17 +87,56 @@ public sealed class ShardsCluster : IAsyncDisposable
                 o.DataDir = data.DataDir;
                 o.ExpiryScanPeriod = TimeSpan.FromMilliseconds(100);
             });
-            silo.AddShardsStorage(o => o.DataSource = data.StateFile);
+            if (faults is null)
+            {
+                silo.AddShardsStorage(o => o.DataSource = data.StateFile);
+            }
+            else
+            {
+                // Our SQLite store under another name, wrapped under the name the grains use.
+                silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
+                silo.AddSqliteGrainStorage("sqlite-inner", o => o.DataSource = data.StateFile);
+                silo.Services.AddKeyedSingleton<IGrainStorage>(ShardsOptions.StorageName, (services, _) =>
+                    new FaultInjectingGrainStorage(services.GetRequiredKeyedService<IGrainStorage>("sqlite-inner"), faults));
+            }
+
+            // A call to a silo that died fails in seconds, not after the 30 s default.
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
         });
+        builder.ConfigureClient(client => client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5)));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         var options = Options.Create(new ShardsOptions { DataDir = data.DataDir });
         return new ShardsCluster(cluster, new TaskRecordReader(new SourceReaders(options), options));
     }
 
+    /// <summary>Kills every silo at once, as a crash of the whole deployment would.</summary>
+    public async Task KillAllAsync()
+    {
+        foreach (var silo in Cluster.Silos.ToList())
+        {
+            await Cluster.KillSiloAsync(silo);
+        }
+    }
+
+    /// <summary>The silo on which <paramref name="grain"/> is active now.</summary>
+    public InProcessSiloHandle SiloOf(IAddressable grain)
+    {
+        Assert.True(Cluster.TryGetGrainContext(grain.GetGrainId(), out var context), $"{grain.GetGrainId()} is not active on any silo");
+        return Cluster.Silos.Single(s => s.SiloAddress.Equals(context.Address.SiloAddress));
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await Cluster.StopAllSilosAsync();
+        try
+        {
+            await Cluster.StopAllSilosAsync();
+        }
+        catch (Exception)
+        {
+            // Silos whose storage was crashed on purpose may fail to stop cleanly.
+        }
+
         await Cluster.DisposeAsync();
     }
 }

@@ -18,6 +18,8 @@ public sealed class Deliveries
 
     public int Count(int epoch, long id) => _counts.GetValueOrDefault((epoch, id));
 
+    public string TaskOf(int epoch, long id) => _tasks[(epoch, id)];
+
     public IEnumerable<(int Epoch, long Id, int Count)> Repeated => _counts.Where(kv => kv.Value > 1).Select(kv => (kv.Key.Epoch, kv.Key.Id, kv.Value));
 
     public IReadOnlyList<long> Missing(int epoch, long rows) =>
@@ -36,18 +38,23 @@ public sealed class Deliveries
 }
 
 /// <summary>A thick worker: leases through the job grain, reads records itself, reports.</summary>
-public sealed class ThickWorker(ShardsCluster cluster, string jobId, string workerId, Deliveries deliveries)
+/// <param name="resilient">Retry a call that failed for a reason other than the job's answer (a silo died under it).</param>
+public sealed class ThickWorker(ShardsCluster cluster, string jobId, string workerId, Deliveries deliveries, bool resilient = false)
 {
+    /// <summary>Leases whose shard was read and whose report was never acknowledged.</summary>
     public List<TaskLease> Unreported { get; } = [];
 
+    /// <summary>Calls that failed and were retried.</summary>
+    public int Retries { get; private set; }
+
     /// <summary>Works until the job ends, or until <paramref name="stopAfterReports"/> reports, keeping the leases it then holds unreported.</summary>
-    public async Task<int> RunAsync(int maxTasks = 2, int? stopAfterReports = null, Func<bool>? stop = null)
+    public async Task<int> RunAsync(int maxTasks = 2, int? stopAfterReports = null)
     {
         var job = cluster.Client.GetGrain<IJobGrain>(jobId);
         var reports = 0;
         while (true)
         {
-            var batch = await job.Lease(new LeaseRequest(workerId, maxTasks));
+            var batch = await Call(() => job.Lease(new LeaseRequest(workerId, maxTasks)));
             if (batch.Leases.Count == 0)
             {
                 if (batch.State is JobStates.Completed or JobStates.Failed)
@@ -59,30 +66,57 @@ public sealed class ThickWorker(ShardsCluster cluster, string jobId, string work
                 continue;
             }
 
-            var plan = await job.GetReadPlan();
+            var plan = await Call(job.GetReadPlan);
             foreach (var lease in batch.Leases)
             {
-                using (var page = await cluster.Reader.ReadAsync(plan, lease.TaskId, 0, (int)lease.Shard.Length, ["id"], CancellationToken.None))
-                {
-                    for (var i = 0; i < page.Count; i++)
-                    {
-                        deliveries.Add(lease.Epoch, long.Parse(page.GetText(i, "id")!, CultureInfo.InvariantCulture), lease.TaskId);
-                    }
-                }
-
-                if ((stopAfterReports is { } limit && reports >= limit) || stop?.Invoke() == true)
+                Read(plan, lease);
+                if (stopAfterReports is { } limit && reports >= limit)
                 {
                     Unreported.Add(lease);
                     continue;
                 }
 
-                await job.Report(new TaskReport(lease.TaskId, lease.LeaseId, workerId, Done: true));
-                reports++;
+                try
+                {
+                    await Call(() => job.Report(new TaskReport(lease.TaskId, lease.LeaseId, workerId, Done: true)));
+                    reports++;
+                }
+                catch (ShardsException e) when (e.Kind == ShardsErrorKind.Conflict)
+                {
+                    // The lease expired while the cluster recovered: its shard is someone else's now.
+                    Unreported.Add(lease);
+                }
             }
 
-            if (Unreported.Count > 0)
+            if (Unreported.Count > 0 && stopAfterReports is not null)
             {
                 return reports;
+            }
+        }
+    }
+
+    /// <summary>Reads the whole shard of <paramref name="lease"/>, recording every id delivered.</summary>
+    public void Read(JobReadPlan plan, TaskLease lease)
+    {
+        using var page = cluster.Reader.ReadAsync(plan, lease.TaskId, 0, (int)lease.Shard.Length, ["id"], CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        for (var i = 0; i < page.Count; i++)
+        {
+            deliveries.Add(lease.Epoch, long.Parse(page.GetText(i, "id")!, CultureInfo.InvariantCulture), lease.TaskId);
+        }
+    }
+
+    private async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (resilient && e is not ShardsException && attempt < 100)
+            {
+                Retries++;
+                await Task.Delay(100);
             }
         }
     }
