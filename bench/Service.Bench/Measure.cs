@@ -5,13 +5,22 @@ namespace OrleansShards.Service.Bench;
 /// <summary>Command-line options.</summary>
 public sealed class BenchOptions
 {
-    private static readonly string[] AllSections = ["memory", "baseline", "cycles", "size"];
+    private static readonly string[] AllSections = ["memory", "baseline", "cycles", "size", "durability", "bytes"];
 
     public int Runs { get; private set; } = 5;
 
     public double Seconds { get; private set; } = 2.0;
 
     public double WarmupSeconds { get; private set; } = 1.0;
+
+    /// <summary>Timed runs per configuration of the durability section (18 configurations: kept short).</summary>
+    public int DurabilityRuns { get; private set; } = 3;
+
+    /// <summary>Length of one timed run of the durability section.</summary>
+    public double DurabilitySeconds { get; private set; } = 1.5;
+
+    /// <summary>Length of the warm-up run of the durability section.</summary>
+    public double DurabilityWarmupSeconds { get; private set; } = 0.5;
 
     public long Rows { get; private set; } = 2_000_000;
 
@@ -24,6 +33,16 @@ public sealed class BenchOptions
     public bool Keep { get; private set; }
 
     public bool Has(string section) => Only.Contains(section);
+
+    /// <summary>These options with other run counts and lengths (for a section that runs shorter than the rest).</summary>
+    public BenchOptions WithRuns(int runs, double seconds, double warmupSeconds)
+    {
+        var o = (BenchOptions)MemberwiseClone();
+        o.Runs = runs;
+        o.Seconds = seconds;
+        o.WarmupSeconds = warmupSeconds;
+        return o;
+    }
 
     public static BenchOptions? Parse(string[] args)
     {
@@ -38,6 +57,9 @@ public sealed class BenchOptions
                     case "--runs": o.Runs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--seconds": o.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--warmup": o.WarmupSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--durability-runs": o.DurabilityRuns = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--durability-seconds": o.DurabilitySeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--durability-warmup": o.DurabilityWarmupSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--rows": o.Rows = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--only": o.Only = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                     case "--dir": o.Dir = Path.GetFullPath(Next()); break;
@@ -45,7 +67,8 @@ public sealed class BenchOptions
                     case "--keep": o.Keep = true; break;
                     case "--help" or "-h":
                         Console.WriteLine("dotnet run -c Release --project bench/Service.Bench -- [--runs 5] [--seconds 2] [--warmup 1] [--rows 2000000] " +
-                            "[--only memory,baseline,cycles,size] [--dir DIR] [--normal] [--keep]");
+                            "[--only memory,baseline,cycles,size,durability,bytes] [--durability-runs 3] [--durability-seconds 1.5] [--durability-warmup 0.5] " +
+                            "[--dir DIR] [--normal] [--keep]");
                         return null;
                     default: throw new ArgumentException($"unknown argument {args[i]}");
                 }
@@ -63,9 +86,11 @@ public sealed class BenchOptions
             return null;
         }
 
-        if (o.Runs < 1 || o.Seconds <= 0 || o.WarmupSeconds < 0 || o.Rows < 1_000_000 || o.Rows % 1_000_000 != 0)
+        if (o.Runs < 1 || o.Seconds <= 0 || o.WarmupSeconds < 0 || o.Rows < 1_000_000 || o.Rows % 1_000_000 != 0 ||
+            o.DurabilityRuns < 1 || o.DurabilitySeconds <= 0 || o.DurabilityWarmupSeconds < 0)
         {
-            Console.Error.WriteLine("--runs >= 1, --seconds > 0, --warmup >= 0, --rows a multiple of 1,000,000 (the size section cuts it into 1,000 and 1,000,000 shards)");
+            Console.Error.WriteLine("--runs and --durability-runs >= 1, --seconds and --durability-seconds > 0, --warmup and --durability-warmup >= 0, " +
+                "--rows a multiple of 1,000,000 (the size and bytes sections cut it into 1,000 and 1,000,000 shards)");
             return null;
         }
 
@@ -79,13 +104,16 @@ public sealed class BenchOptions
 /// <param name="Transactions">SQLite write transactions committed during the run.</param>
 /// <param name="Writes">Grain state rows written during the run.</param>
 /// <param name="LatencyUs">Median latency of one op in the run, when measured.</param>
-public readonly record struct RunResult(long Ops, double Seconds, long Transactions = 0, long Writes = 0, double? LatencyUs = null)
+/// <param name="Bytes">Serialized state bytes written during the run (counted at the serializer), when measured.</param>
+/// <param name="EstimatedBytes">The same, estimated instead as <c>length(data)</c> of the row after the run times the writes, when measured.</param>
+public readonly record struct RunResult(long Ops, double Seconds, long Transactions = 0, long Writes = 0, double? LatencyUs = null, long Bytes = 0, long EstimatedBytes = 0)
 {
     public double Rate => Ops / Seconds;
 }
 
 /// <summary>The medians of one configuration over its timed runs.</summary>
-public sealed record Measured(string Name, double Rate, double MinRate, double MaxRate, double? WritesPerOp, double? TxPerOp, double? LatencyUs, long OpsPerRun)
+public sealed record Measured(string Name, double Rate, double MinRate, double MaxRate, double? WritesPerOp, double? TxPerOp, double? LatencyUs, long OpsPerRun,
+    double? BytesPerOp = null, double? EstimatedBytesPerOp = null)
 {
     public static Measured Of(string name, IReadOnlyList<RunResult> runs)
     {
@@ -100,7 +128,9 @@ public sealed record Measured(string Name, double Rate, double MinRate, double M
             PerOp(r => r.Writes),
             PerOp(r => r.Transactions),
             latencies.Count == 0 ? null : Median(latencies),
-            (long)Median(runs.Select(r => (double)r.Ops)));
+            (long)Median(runs.Select(r => (double)r.Ops)),
+            PerOp(r => r.Bytes),
+            PerOp(r => r.EstimatedBytes));
     }
 
     public static double Median(IEnumerable<double> values)
@@ -137,14 +167,50 @@ public static class Runner
         return m;
     }
 
-    private static void Print(Measured m)
+    /// <summary>
+    /// Several configurations measured in rotating order (A B C, B C A, C A B, ...), so that all see the same machine;
+    /// one warm-up of each first. Prints one line each, with <paramref name="suffix"/> appended when given.
+    /// </summary>
+    public static async Task<IReadOnlyList<Measured>> MeasureSetAsync(BenchOptions options, IReadOnlyList<(string Name, Func<double, Task<RunResult>> Run)> configurations, Func<IReadOnlyList<Measured>, int, string>? suffix = null)
+    {
+        if (options.WarmupSeconds > 0)
+        {
+            foreach (var c in configurations)
+            {
+                await c.Run(options.WarmupSeconds);
+            }
+        }
+
+        var runs = configurations.Select(_ => new List<RunResult>()).ToArray();
+        for (var i = 0; i < options.Runs; i++)
+        {
+            for (var k = 0; k < configurations.Count; k++)
+            {
+                var c = (i + k) % configurations.Count;
+                runs[c].Add(await configurations[c].Run(options.Seconds));
+            }
+        }
+
+        var measured = configurations.Select((c, k) => Measured.Of(c.Name, runs[k])).ToList();
+        for (var k = 0; k < measured.Count; k++)
+        {
+            Print(measured[k], suffix?.Invoke(measured, k));
+        }
+
+        return measured;
+    }
+
+    public static void Print(Measured m, string? suffix = null)
     {
         var name = m.Name;
         Console.WriteLine(
             $"  {name,-58} {Fmt.Rate(m.Rate),12}/s  (min {Fmt.Rate(m.MinRate)}, max {Fmt.Rate(m.MaxRate)}, {m.OpsPerRun:N0} per run)" +
-            (m.WritesPerOp is { } w ? $"  writes/op {w:F3}" : "") +
-            (m.TxPerOp is { } t ? $"  tx/op {t:F3}" : "") +
-            (m.LatencyUs is { } l ? $"  median latency {l:F0} us" : ""));
+            (m.WritesPerOp is { } w ? $"  writes/op {Fmt.PerOp(w)}" : "") +
+            (m.TxPerOp is { } t ? $"  tx/op {Fmt.PerOp(t)}" : "") +
+            (m.BytesPerOp is { } b ? $"  state bytes/op {b:F0}" : "") +
+            (m.EstimatedBytesPerOp is { } e ? $" (row length x writes: {e:F0})" : "") +
+            (m.LatencyUs is { } l ? $"  median latency {l:F0} us" : "") +
+            (suffix ?? ""));
     }
 
     /// <summary>
@@ -203,6 +269,11 @@ public static class Fmt
         >= 0.1 => ratio.ToString("F2", CultureInfo.InvariantCulture) + "x",
         _ => ratio.ToString("F3", CultureInfo.InvariantCulture) + "x",
     };
+
+    /// <summary>A per-op count: three decimals, or three significant digits below 0.01 (batched writes are rare per op).</summary>
+    public static string PerOp(double value) => value is 0 or >= 0.01
+        ? value.ToString("F3", CultureInfo.InvariantCulture)
+        : value.ToString("0.###E+0", CultureInfo.InvariantCulture);
 
     public static string Opt(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
 }

@@ -1,7 +1,9 @@
 // Service benchmark: lease + report cycles through a real in-process Orleans silo on SQLite (FULL, strict
 // durability), beside the machine's baselines (a 2 KiB-state grain, non-reentrant and reentrant), the job state
-// size for 1,000 vs 1,000,000 shards, and an in-memory TaskBook loop as the upper bound. See README.md.
-// dotnet run -c Release --project bench/Service.Bench -- [--runs 5] [--seconds 2] [--rows 2000000] [--only memory,baseline,cycles,size] [--dir DIR] [--normal] [--keep]
+// size for 1,000 vs 1,000,000 shards, strict vs batched durability, state bytes written per cycle, and an in-memory
+// TaskBook loop as the upper bound. See README.md.
+// dotnet run -c Release --project bench/Service.Bench -- [--runs 5] [--seconds 2] [--rows 2000000]
+//     [--only memory,baseline,cycles,size,durability,bytes] [--durability-runs 3] [--durability-seconds 1.5] [--dir DIR] [--normal] [--keep]
 using System.Diagnostics;
 using System.Globalization;
 using OrleansShards.Service.Bench;
@@ -27,7 +29,7 @@ if (options.Has("memory"))
     MemoryBench.Run(options, results);
 }
 
-if (options.Has("baseline") || options.Has("cycles") || options.Has("size"))
+if (options.Has("baseline") || options.Has("cycles") || options.Has("size") || options.Has("durability") || options.Has("bytes"))
 {
     await using var service = await ServiceHost.StartAsync(options);
     var bench = new ServiceBench(service, options, results);
@@ -44,6 +46,16 @@ if (options.Has("baseline") || options.Has("cycles") || options.Has("size"))
     if (options.Has("size"))
     {
         await bench.SizeAsync();
+    }
+
+    if (options.Has("durability"))
+    {
+        await bench.DurabilityAsync();
+    }
+
+    if (options.Has("bytes"))
+    {
+        await bench.BytesAsync();
     }
 }
 

@@ -17,6 +17,12 @@ public static class Keys
     public static string SizeLatency(long shards) => $"size/{shards}/1worker";
 
     public static string SizeThroughput(long shards) => $"size/{shards}/64workers";
+
+    public static string Durability(string mode, int workers, int maxTasks) => $"durability/{mode}/{workers}/{maxTasks}";
+
+    public static string DurabilityReference(int workers, int maxTasks) => $"durability/reference/{workers}/{maxTasks}";
+
+    public static string Bytes(long shards, int workers) => $"bytes/{shards}/{workers}";
 }
 
 /// <summary>Everything measured, and the summary table printed at the end.</summary>
@@ -142,6 +148,102 @@ public sealed class Results(bool normal)
             Pair("writes per cycle, 64 workers, maxTasks 1", Keys.SizeThroughput, m => m.WritesPerOp, "F3");
             size.Print();
         }
+
+        PrintDurability(serial);
+        PrintBytes(shardsSmall, shardsLarge);
+    }
+
+    private void PrintDurability(Measured? serial)
+    {
+        var table = new Table("JobGrain durability (cycles)", "cycles/s", "writes/cycle", "tx/cycle", "writes/s", "latency us", "vs 2KiB grain, interleaved", "vs strict");
+        foreach (var workers in DurabilityMode.Workers)
+        {
+            foreach (var maxTasks in DurabilityMode.MaxTasks)
+            {
+                var strict = Get(Keys.Durability(DurabilityMode.All[0].Key, workers, maxTasks));
+                var reference = Get(Keys.DurabilityReference(workers, maxTasks));
+                foreach (var mode in DurabilityMode.All)
+                {
+                    if (Get(Keys.Durability(mode.Key, workers, maxTasks)) is not { } m)
+                    {
+                        continue;
+                    }
+
+                    table.Add(
+                        $"{workers} worker{(workers == 1 ? "" : "s")}, maxTasks {maxTasks}, {mode.Label}",
+                        Fmt.Rate(m.Rate),
+                        m.WritesPerOp is { } w ? Fmt.PerOp(w) : "-",
+                        m.TxPerOp is { } t ? Fmt.PerOp(t) : "-",
+                        m.WritesPerOp is { } ws ? (ws * m.Rate).ToString("F0", CultureInfo.InvariantCulture) : "-",
+                        Fmt.Opt(m.LatencyUs, "F0"),
+                        reference is null ? "-" : Fmt.Ratio(m.Rate / reference.Rate),
+                        strict is null || ReferenceEquals(strict, m) ? "-" : Fmt.Ratio(m.Rate / strict.Rate));
+                }
+
+                if (reference is not null)
+                {
+                    table.Add("  reference: 2 KiB grain, 64 callers (calls/s)", Fmt.Rate(reference.Rate), Fmt.Opt(reference.WritesPerOp, "F3"), Fmt.Opt(reference.TxPerOp, "F3"),
+                        reference.WritesPerOp is { } rw ? (rw * reference.Rate).ToString("F0", CultureInfo.InvariantCulture) : "-", "-", "1.00x", "-");
+                }
+            }
+        }
+
+        if (table.Count == 0)
+        {
+            return;
+        }
+
+        Console.WriteLine();
+        table.Print();
+        Console.WriteLine("  writes/s = writes/cycle x cycles/s: for batched it should sit near 1000 / flushIntervalMs (~10/s and ~1/s), whatever the cycle rate.");
+        Console.WriteLine("  latency us = median time of one lease + report for maxTasks 1.");
+        foreach (var maxTasks in DurabilityMode.MaxTasks)
+        {
+            if (Get(Keys.Durability(DurabilityMode.All[0].Key, 64, maxTasks)) is { } m && Get(Keys.DurabilityReference(64, maxTasks)) is { } reference)
+            {
+                var ratio = m.Rate / reference.Rate;
+                Console.WriteLine($"  acceptance: strict, 64 workers, maxTasks {maxTasks}: {Fmt.Rate(m.Rate)} cycles/s = {Fmt.Ratio(ratio)} the 2 KiB grain writing once per call " +
+                    $"({Fmt.Rate(reference.Rate)} calls/s, interleaved{(serial is null ? "" : $"; {Fmt.Ratio(m.Rate / serial.Rate)} the baseline section's {Fmt.Rate(serial.Rate)}")}); " +
+                    $"target >= 10x: {(ratio >= 10 ? "yes" : "NO")}");
+            }
+        }
+    }
+
+    private void PrintBytes(long small, long large)
+    {
+        var table = new Table("JobGrain state bytes written, 1k vs 1M shards (strict, maxTasks 1)", "1,000 shards", "1,000,000 shards", "1M / 1k", "within 20%");
+        foreach (var workers in new[] { 1, 64 })
+        {
+            var a = Get(Keys.Bytes(small, workers));
+            var b = Get(Keys.Bytes(large, workers));
+            if (a is null && b is null)
+            {
+                continue;
+            }
+
+            var w = $"{workers} worker{(workers == 1 ? "" : "s")}";
+            void Row(string label, Func<Measured, double?> f, string format, bool judge)
+            {
+                var va = a is null ? null : f(a);
+                var vb = b is null ? null : f(b);
+                table.Add(label, Fmt.Opt(va, format), Fmt.Opt(vb, format), va is > 0 && vb is { } v ? Fmt.Ratio(v / va.Value) : "-", judge ? Within(va, vb) : "");
+            }
+
+            Row($"state bytes written per cycle, {w}", m => m.BytesPerOp, "F0", judge: true);
+            Row($"  cross-check: row length x writes, per cycle, {w}", m => m.EstimatedBytesPerOp, "F0", judge: false);
+            Row($"  writes per cycle, {w}", m => m.WritesPerOp, "F3", judge: false);
+            Row($"  bytes per write, {w}", m => m.BytesPerOp / m.WritesPerOp, "F0", judge: false);
+            Row($"  cycles/s, {w}", m => m.Rate, "F0", judge: false);
+        }
+
+        if (table.Count == 0)
+        {
+            return;
+        }
+
+        Console.WriteLine();
+        table.Print();
+        Console.WriteLine("  bytes = serialized state (the row's data) handed to SQLite, summed over the run's writes of that job; SQLite itself writes whole pages to the WAL.");
     }
 
     private static string Within(double? a, double? b) =>

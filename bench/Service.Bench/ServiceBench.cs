@@ -6,7 +6,7 @@ using OrleansShards.GrainInterfaces;
 namespace OrleansShards.Service.Bench;
 
 /// <summary>The benchmarks that go through the silo: the 2 KiB baselines, JobGrain cycles, and 1k vs 1M shards.</summary>
-public sealed class ServiceBench(ServiceHost service, BenchOptions options, Results results)
+public sealed partial class ServiceBench(ServiceHost service, BenchOptions options, Results results)
 {
     private const int Callers = 64;
     private const long SmallJob = 1_000;
@@ -113,9 +113,10 @@ public sealed class ServiceBench(ServiceHost service, BenchOptions options, Resu
         Console.WriteLine();
 
         static string Name(long shards) => shards == SmallJob ? "size1k" : "size1m";
-
-        static int Epochs(long shards) => shards == SmallJob ? 100_000 : 1;
     }
+
+    /// <summary>The 1,000-shard job gets many epochs so that a timed run cannot exhaust it; the 1,000,000-shard job one.</summary>
+    private static int Epochs(long shards) => shards == SmallJob ? 100_000 : 1;
 
     /// <summary>The disk's floor through SQLite alone: one 2 KiB upsert per transaction, in a file beside the state file.</summary>
     private RunResult RawSqliteRun(double seconds)
@@ -177,10 +178,11 @@ public sealed class ServiceBench(ServiceHost service, BenchOptions options, Resu
         return new RunResult(counts.Sum(), elapsed, after.Transactions - before.Transactions, after.Writes - before.Writes);
     }
 
-    private async Task<RunResult> CycleRunAsync(string jobId, int workers, int maxTasks, double seconds, bool latency)
+    private async Task<RunResult> CycleRunAsync(string jobId, int workers, int maxTasks, double seconds, bool latency, bool bytes = false)
     {
         var job = service.Grains.GetGrain<IJobGrain>(jobId);
         var latencies = latency ? Enumerable.Range(0, workers).Select(_ => new List<double>()).ToArray() : null;
+        var jobBefore = service.StateBytes.Job(jobId);
         var before = service.Storage.Statistics;
         var limit = TimeSpan.FromSeconds(seconds);
         var clock = Stopwatch.StartNew();
@@ -188,8 +190,18 @@ public sealed class ServiceBench(ServiceHost service, BenchOptions options, Resu
             Task.Run(() => WorkerAsync(job, $"w{w}", maxTasks, clock, limit, latencies?[w]))));
         var elapsed = clock.Elapsed.TotalSeconds;
         var after = service.Storage.Statistics;
+        var jobAfter = service.StateBytes.Job(jobId);
         double? median = latencies is null ? null : Measured.Median(latencies.SelectMany(l => l));
-        return new RunResult(counts.Sum(), elapsed, after.Transactions - before.Transactions, after.Writes - before.Writes, median);
+        var result = new RunResult(counts.Sum(), elapsed, after.Transactions - before.Transactions, after.Writes - before.Writes, median);
+        if (!bytes)
+        {
+            return result;
+        }
+
+        // Exact: the bytes of every state of this job serialized for writing during the run. Estimate, for a cross-check:
+        // the row's length now (strict: the last write of the run is in it) times the job's writes during the run.
+        var jobWrites = jobAfter.Writes - jobBefore.Writes;
+        return result with { Bytes = jobAfter.Bytes - jobBefore.Bytes, EstimatedBytes = service.JobStateBytes(jobId) * jobWrites };
     }
 
     /// <summary>A worker that does no work: lease, report each shard done, again until the time is up.</summary>
@@ -229,7 +241,7 @@ public sealed class ServiceBench(ServiceHost service, BenchOptions options, Resu
         return cycles;
     }
 
-    private async Task<string> CreateJobAsync(string prefix, long shardSize, int epochs)
+    private async Task<string> CreateJobAsync(string prefix, long shardSize, int epochs, string durability = JobSpec.Strict, int? flushIntervalMs = null)
     {
         var id = $"{prefix}-{++_jobSequence}";
         var job = service.Grains.GetGrain<IJobGrain>(id);
@@ -242,7 +254,8 @@ public sealed class ServiceBench(ServiceHost service, BenchOptions options, Resu
             Shuffle = true,
             Seed = 42,
             LeaseTimeoutSeconds = 600,
-            Durability = JobSpec.Strict,
+            Durability = durability,
+            FlushIntervalMs = flushIntervalMs,
         });
         var deadline = Stopwatch.StartNew();
         while (true)

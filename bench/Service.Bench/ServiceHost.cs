@@ -23,9 +23,10 @@ public sealed class ServiceHost : IAsyncDisposable
     private readonly IHost _host;
     private readonly BenchOptions _options;
 
-    private ServiceHost(IHost host, BenchOptions options, string dataDir, string stateFile, string csvFile)
+    private ServiceHost(IHost host, BenchOptions options, string dataDir, string stateFile, string csvFile, StateBytesCounter stateBytes)
     {
         _host = host;
+        StateBytes = stateBytes;
         _options = options;
         DataDir = dataDir;
         StateFile = stateFile;
@@ -37,6 +38,9 @@ public sealed class ServiceHost : IAsyncDisposable
     public IGrainFactory Grains { get; }
 
     public SqliteGrainStorage Storage { get; }
+
+    /// <summary>Serialized state bytes written through the provider, in total and per job (see <see cref="StateBytesCounter"/>).</summary>
+    public StateBytesCounter StateBytes { get; }
 
     public string DataDir { get; }
 
@@ -66,6 +70,7 @@ public sealed class ServiceHost : IAsyncDisposable
         }
 
         var stateFile = Path.Combine(stateDir, "shards.db");
+        var stateBytes = new StateBytesCounter();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleans(silo =>
@@ -77,12 +82,17 @@ public sealed class ServiceHost : IAsyncDisposable
                 o.DataSource = stateFile;
                 o.Synchronous = options.Normal ? SqliteSynchronousMode.Normal : SqliteSynchronousMode.Full;
             });
+
+            // Count the bytes of every state written: wrap whatever serializer the composition chose (after Orleans'
+            // default post-configuration filled it in, or in its place if ours runs first).
+            silo.Services.AddOptions<SqliteGrainStorageOptions>(ShardsOptions.StorageName)
+                .PostConfigure<IGrainStorageSerializer>((o, fallback) => o.GrainStorageSerializer = stateBytes.Wrap(o.GrainStorageSerializer ?? fallback));
         });
         var host = builder.Build();
         await host.StartAsync();
         Console.WriteLine($"silo started; state file {stateFile} (WAL, synchronous={(options.Normal ? "NORMAL" : "FULL")}), data {dataDir}");
         Console.WriteLine();
-        return new ServiceHost(host, options, dataDir, stateFile, csvName);
+        return new ServiceHost(host, options, dataDir, stateFile, csvName, stateBytes);
     }
 
     /// <summary>The length of a job's state row in the SQLite file, as the provider stored it.</summary>
