@@ -14,7 +14,6 @@ public sealed class CrashScenario : IAsyncDisposable
     public const long Rows = 12_000;
     public const int ShardsPerEpoch = 12;
     public const int Epochs = 2;
-    public const string JobId = "crash";
 
     private readonly TestData _data = new();
     private readonly HashSet<string> _inFlight = [];
@@ -22,7 +21,7 @@ public sealed class CrashScenario : IAsyncDisposable
 
     private CrashScenario(string durability) => Spec = new JobSpec
     {
-        Id = JobId,
+        Id = "crash",
         Source = new SourceSpec { Kind = "csv", Paths = ["part-*.csv"] },
         ShardSize = 1_000,
         Epochs = Epochs,
@@ -38,7 +37,10 @@ public sealed class CrashScenario : IAsyncDisposable
 
     public Deliveries Deliveries { get; } = new();
 
-    public JobSpec Spec { get; }
+    public JobSpec Spec { get; private set; }
+
+    /// <summary>The job the scenario drives; <see cref="SwitchTo"/> moves it to another (an imported copy).</summary>
+    public string JobId => Spec.Id!;
 
     public ShardsCluster Cluster => _cluster ?? throw new InvalidOperationException("no cluster");
 
@@ -56,6 +58,17 @@ public sealed class CrashScenario : IAsyncDisposable
     }
 
     public Task CreateAsync() => Job.Create(Spec);
+
+    /// <summary>Drives <paramref name="jobId"/> from now on: the same source, spec and work, under another id.</summary>
+    public void SwitchTo(string jobId) => Spec = Spec with { Id = jobId };
+
+    /// <summary>Kills the crashed deployment and starts a new silo on the same file, without faults.</summary>
+    public async Task RecoverAsync()
+    {
+        await Cluster.KillAllAsync();
+        await Cluster.DisposeAsync();
+        _cluster = await ShardsCluster.StartAsync(_data, silos: 1);
+    }
 
     /// <summary>Leases one shard and reads it; it stays in flight until <see cref="ReportAsync"/> is acknowledged.</summary>
     public async Task<TaskLease> LeaseAndReadAsync(string worker = "a")
@@ -92,16 +105,29 @@ public sealed class CrashScenario : IAsyncDisposable
     /// <summary>Kills the crashed deployment, starts a new silo on the same file, and finishes the job with two workers.</summary>
     public async Task RecoverAndFinishAsync()
     {
-        await Cluster.KillAllAsync();
-        await Cluster.DisposeAsync();
-        _cluster = await ShardsCluster.StartAsync(_data, silos: 1);
+        await RecoverAsync();
         await FinishAsync();
     }
 
     /// <summary>Finishes the job on the current cluster; a create that never landed is simply made again (create is idempotent).</summary>
     public async Task FinishAsync()
     {
-        await Job.Create(Spec);
+        try
+        {
+            await Job.GetStatus();
+        }
+        catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
+        {
+            await Job.Create(Spec);
+        }
+
+        // A job that exists is asked to create itself again all the same: the same spec is a no-op
+        // that must not fail, and after a crash at creation it wakes the splitters.
+        if (Spec.Id == "crash")
+        {
+            await Job.Create(Spec);
+        }
+
         var workers = new[] { "b0", "b1" }.Select(w => new ThickWorker(Cluster, JobId, w, Deliveries, resilient: true).RunAsync()).ToArray();
         await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2));
         Assert.Equal(JobStates.Completed, (await Job.GetStatus()).State);

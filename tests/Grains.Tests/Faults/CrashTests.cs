@@ -48,7 +48,7 @@ public sealed class CreationCrashTests
         scenario.AssertNothingLostAndRepeatsWereInFlight();
         Assert.Empty(scenario.Deliveries.Repeated);
         var splitters = await Task.WhenAll(Enumerable.Range(0, 2).Select(p =>
-            scenario.Cluster.Client.GetGrain<ISplitterGrain>(SplitterGrain.KeyOf(CrashScenario.JobId, p)).GetStatus()));
+            scenario.Cluster.Client.GetGrain<ISplitterGrain>(SplitterGrain.KeyOf(scenario.JobId, p)).GetStatus()));
         Assert.All(splitters, s => Assert.Equal((true, CrashScenario.Rows / 2), (s.Acknowledged, s.SplitUpTo)));
     }
 }
@@ -181,6 +181,45 @@ public sealed class ExpiryAndEpochCrashTests
         await scenario.RecoverAndFinishAsync();
         scenario.AssertNothingLostAndRepeatsWereInFlight();
         Assert.Contains(held.TaskId, scenario.InFlight);
+    }
+}
+
+public sealed class ImportCrashTests
+{
+    [Theory]
+    [InlineData(FaultKind.CrashBefore)]
+    [InlineData(FaultKind.CrashAfter)]
+    public async Task Crash_at_the_checkpoint_import_write(FaultKind kind)
+    {
+        await using var scenario = await CrashScenario.StartAsync();
+        await scenario.CreateAsync();
+        await scenario.ProcessAsync(4);
+        var held = await scenario.LeaseAndReadAsync();
+        var document = await scenario.Job.ExportCheckpoint();
+        Assert.Contains(document.Doing!, d => d.TaskId == held.TaskId);
+
+        scenario.SwitchTo("imported");
+        scenario.Faults.Arm("job", 1, kind);
+        await scenario.ExpectFaultAsync(() => scenario.Job.ImportCheckpoint(document));
+        await scenario.RecoverAsync();
+        var again = await Record.ExceptionAsync(() => scenario.Job.ImportCheckpoint(document));
+        if (kind == FaultKind.CrashBefore)
+        {
+            Assert.Null(again);
+        }
+        else
+        {
+            // The import was stored before the crash: importing again is refused, and the job goes on.
+            var conflict = Assert.IsType<ShardsException>(again);
+            Assert.Equal(ShardsErrorKind.Conflict, conflict.Kind);
+        }
+
+        var status = await scenario.Job.GetStatus();
+        Assert.Equal(0, status.Shards.Doing);
+        Assert.Equal(4, status.Shards.Done);
+        await scenario.FinishAsync();
+        scenario.AssertNothingLostAndRepeatsWereInFlight();
+        Assert.Contains(scenario.Deliveries.Repeated, r => scenario.Deliveries.TaskOf(r.Epoch, r.Id) == held.TaskId);
     }
 }
 
