@@ -5,6 +5,7 @@ using Orleans.Runtime;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Grains;
+using OrleansShards.Providers.Sqlite;
 using OrleansShards.Readers;
 
 namespace OrleansShards.Silo;
@@ -179,7 +180,19 @@ public static class JobEndpoints
         {
             return Problem(StatusCodes.Status422UnprocessableEntity, e.Message, "taskId");
         }
+        catch (Exception e) when (IsTransient(e))
+        {
+            // A silo died or the job's storage refused a write: the job comes back on its own in
+            // about a second (membership) and reloads its state, so tell the worker to retry rather
+            // than reporting a server bug.
+            context.HttpContext.Response.Headers.RetryAfter = "1";
+            return Problem(StatusCodes.Status503ServiceUnavailable, $"the cluster is recovering ({e.GetType().Name}: {e.Message}); retry the same request", null);
+        }
     }
+
+    private static bool IsTransient(Exception e) =>
+        e is OrleansException or TimeoutException or SqliteStorageException
+        || (e.InnerException is { } inner && IsTransient(inner));
 
     private static IResult Problem(int status, string detail, string? field) =>
         Results.Problem(
