@@ -8,6 +8,15 @@ using System.Text.Json;
 using OrleansShards.Readers;
 using CH = CsvHelper;
 
+// Other formats have their own benchmark classes, chosen by the first argument.
+switch (args.FirstOrDefault())
+{
+    case "tfrecord":
+        return await OrleansShards.Readers.Bench.TfRecordBench.RunAsync(args[1..]);
+    case "parquet":
+        return await OrleansShards.Readers.Bench.ParquetBench.RunAsync(args[1..]);
+}
+
 var rows = 1_000_000;
 var runs = 5;
 var shard = 10_000;
