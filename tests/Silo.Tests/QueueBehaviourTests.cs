@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using OrleansShards.GrainInterfaces;
+
+namespace OrleansShards.Silo.Tests;
+
+/// <summary>The job behaves like a serious queue: poisoned shards are dead-lettered, deletes reach the storage.</summary>
+public sealed class QueueBehaviourTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    private HttpClient Http => server.Http;
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task A_poisoned_shard_is_dead_lettered_with_its_last_error_and_the_rest_completes()
+    {
+        var created = await Http.PostAsync("v1/jobs", Json("""{"id":"poison","source":{"kind":"csv","paths":["small.csv"]},"shardSize":500,"maxAttempts":2}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        const string poisoned = "e0.p0.1000-1500";
+        var failures = 0;
+        while (true)
+        {
+            var batch = await server.Client.LeaseAsync("poison", "w", 2);
+            if (batch.Leases.Count == 0)
+            {
+                if (batch.State is JobStates.Completed or JobStates.Failed)
+                {
+                    break;
+                }
+
+                await Task.Delay(batch.RetryAfterMs ?? 20);
+                continue;
+            }
+
+            foreach (var lease in batch.Leases)
+            {
+                var poison = lease.TaskId == poisoned;
+                failures += poison ? 1 : 0;
+                await server.Client.ReportAsync("poison", new TaskReport(lease.TaskId, lease.LeaseId, "w", !poison, poison ? $"decoder crashed on attempt {lease.Attempt}" : null));
+            }
+        }
+
+        Assert.Equal(2, failures);
+        var status = await server.Client.GetJobAsync("poison");
+        Assert.Equal(JobStates.Failed, status.State);
+        var dead = Assert.Single(status.DeadLetters);
+        Assert.Equal((poisoned, 2, "decoder crashed on attempt 2"), (dead.TaskId, dead.Attempts, dead.LastError));
+        Assert.Equal((4L, 1L), (status.Shards.Done, status.Shards.Failed));
+        Assert.Equal(2_000, status.Records.Delivered);
+    }
+
+    [Fact]
+    public async Task Delete_removes_the_job_and_its_splitters_from_the_storage_itself()
+    {
+        var created = await Http.PostAsync("v1/jobs", Json("""{"id":"doomed","source":{"kind":"csv","paths":["small.csv","numbers.csv"]},"shardSize":1000}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var lease = (await server.Client.LeaseAsync("doomed", "w", 1)).Leases.Single();
+        await server.Client.ReportAsync("doomed", new TaskReport(lease.TaskId, lease.LeaseId, "w", true));
+        Assert.Equal(3, CountRows("doomed"));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Http.DeleteAsync("v1/jobs/doomed")).StatusCode);
+        Assert.Equal(0, CountRows("doomed"));
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync("v1/jobs/doomed")).StatusCode);
+        var list = await Http.GetFromJsonAsync<JsonElement>("v1/jobs");
+        Assert.DoesNotContain(list.GetProperty("jobs").EnumerateArray(), j => j.GetProperty("id").GetString() == "doomed");
+    }
+
+    /// <summary>Rows of the job grain and its splitter grains in the server's SQLite file, read beside the server.</summary>
+    private int CountRows(string jobId)
+    {
+        var file = Path.Combine(server.DataDir, "state", "shards.db");
+        using var connection = new SqliteConnection($"Data Source={file};Mode=ReadOnly");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM orleans_grain_state WHERE grain_id = $job OR grain_id LIKE $splitters";
+        command.Parameters.AddWithValue("$job", "job/" + jobId);
+        command.Parameters.AddWithValue("$splitters", "splitter/" + jobId + "/%");
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
