@@ -7,10 +7,10 @@ namespace OrleansShards.Core;
 [GenerateSerializer, Immutable]
 public sealed record SourceSpec
 {
-    /// <summary>The source kind: <c>csv</c> or <c>jsonl</c>.</summary>
+    /// <summary>The source kind: one of <see cref="JobSpec.SourceKinds"/>.</summary>
     [Id(0)] public string Kind { get; init; } = "";
 
-    /// <summary>File paths or glob patterns, relative to the server's data directory.</summary>
+    /// <summary>File kinds: file paths or glob patterns, relative to the server's data directory.</summary>
     [Id(1)] public IReadOnlyList<string>? Paths { get; init; }
 
     /// <summary>CSV: whether the first row names the columns (default <see langword="true"/>).</summary>
@@ -18,6 +18,42 @@ public sealed record SourceSpec
 
     /// <summary>CSV: the field delimiter, one character (default <c>,</c>).</summary>
     [Id(3)] public string? Delimiter { get; init; }
+
+    /// <summary>sqlite: the database file, relative to the data directory.</summary>
+    [Id(4)] public string? Path { get; init; }
+
+    /// <summary>SQL kinds: the table (optionally <c>schema.table</c>).</summary>
+    [Id(5)] public string? Table { get; init; }
+
+    /// <summary>SQL kinds: the unique, ordered key column shards are ranges of.</summary>
+    [Id(6)] public string? KeyColumn { get; init; }
+
+    /// <summary>postgres, s3, azureblob: the name of a connection the operator defined in configuration (jobs never carry credentials).</summary>
+    [Id(7)] public string? Connection { get; init; }
+
+    /// <summary>s3: the bucket.</summary>
+    [Id(8)] public string? Bucket { get; init; }
+
+    /// <summary>azureblob: the container.</summary>
+    [Id(9)] public string? Container { get; init; }
+
+    /// <summary>Object kinds: only objects whose key starts with this.</summary>
+    [Id(10)] public string? Prefix { get; init; }
+
+    /// <summary>Object kinds: how an object's bytes become records: csv, jsonl, tfrecord or raw (one record per object).</summary>
+    [Id(11)] public string? Transformer { get; init; }
+
+    /// <summary>Object kinds: how objects are assigned to partitions: <c>hash</c> (of the key, default) or <c>pattern</c>.</summary>
+    [Id(12)] public string? Distribution { get; init; }
+
+    /// <summary>Object kinds, <c>hash</c> distribution: the number of partitions (default: one per object).</summary>
+    [Id(13)] public int? Partitions { get; init; }
+
+    /// <summary>Object kinds, <c>pattern</c> distribution: a regular expression whose first group is the partition number in the object key.</summary>
+    [Id(14)] public string? PartitionPattern { get; init; }
+
+    /// <summary>topic: the topic of the built-in log.</summary>
+    [Id(15)] public string? Topic { get; init; }
 }
 
 /// <summary>What a client asks for when it creates a job.</summary>
@@ -30,8 +66,20 @@ public sealed record JobSpec
     /// <summary>The durability mode in which state is written at most every <see cref="FlushIntervalMs"/>.</summary>
     public const string Batched = "batched";
 
+    /// <summary>The source kinds read from files under the data roots.</summary>
+    public static readonly IReadOnlyList<string> FileKinds = ["csv", "jsonl", "tfrecord", "parquet"];
+
+    /// <summary>The source kinds read from SQL tables.</summary>
+    public static readonly IReadOnlyList<string> SqlKinds = ["sqlite", "postgres"];
+
+    /// <summary>The source kinds read from object stores through a transformer.</summary>
+    public static readonly IReadOnlyList<string> ObjectKinds = ["s3", "azureblob"];
+
+    /// <summary>The transformers that turn an object's bytes into records.</summary>
+    public static readonly IReadOnlyList<string> Transformers = ["csv", "jsonl", "tfrecord", "raw"];
+
     /// <summary>The source kinds this server reads.</summary>
-    public static readonly IReadOnlyList<string> SourceKinds = ["csv", "jsonl"];
+    public static readonly IReadOnlyList<string> SourceKinds = [.. FileKinds, .. SqlKinds, .. ObjectKinds];
 
     /// <summary>The job id; the server makes one when absent.</summary>
     [Id(0)] public string? Id { get; init; }
@@ -112,19 +160,10 @@ public sealed record JobSpec
             return ("source.kind", $"'{Source.Kind}' is not a source kind this server reads: one of {string.Join(", ", SourceKinds)}");
         }
 
-        if (Source.Paths is null || Source.Paths.Count == 0)
+        var kind = Source.Kind.ToLowerInvariant();
+        if (ValidateSource(kind, Source) is { } sourceProblem)
         {
-            return ("source.paths", "needs at least one path or pattern");
-        }
-
-        if (Source.Paths.Any(string.IsNullOrWhiteSpace))
-        {
-            return ("source.paths", "holds an empty path");
-        }
-
-        if (Source.Delimiter is { Length: not 1 })
-        {
-            return ("source.delimiter", "must be exactly one character");
+            return sourceProblem;
         }
 
         if (ShardSize < 1)
@@ -158,6 +197,93 @@ public sealed record JobSpec
         }
 
         return MaxWaitMs is < 1 ? ("maxWaitMs", "must be at least 1") : null;
+    }
+
+    private static (string Field, string Reason)? ValidateSource(string kind, SourceSpec source)
+    {
+        if (FileKinds.Contains(kind))
+        {
+            if (source.Paths is null || source.Paths.Count == 0)
+            {
+                return ("source.paths", "needs at least one path or pattern");
+            }
+
+            if (source.Paths.Any(string.IsNullOrWhiteSpace))
+            {
+                return ("source.paths", "holds an empty path");
+            }
+
+            return source.Delimiter is { Length: not 1 } ? ("source.delimiter", "must be exactly one character") : null;
+        }
+
+        if (SqlKinds.Contains(kind))
+        {
+            if (kind == "sqlite" && string.IsNullOrWhiteSpace(source.Path))
+            {
+                return ("source.path", "is required: the database file, relative to the data directory");
+            }
+
+            if (kind == "postgres" && string.IsNullOrWhiteSpace(source.Connection))
+            {
+                return ("source.connection", "is required: the name of a connection defined in the server's configuration");
+            }
+
+            if (!IsSqlIdentifier(source.Table, allowSchema: true))
+            {
+                return ("source.table", $"'{source.Table}' is not a table name (letters, digits and '_', optionally 'schema.table')");
+            }
+
+            return IsSqlIdentifier(source.KeyColumn, allowSchema: false) ? null : ("source.keyColumn", $"'{source.KeyColumn}' is not a column name (letters, digits and '_')");
+        }
+
+        if (ObjectKinds.Contains(kind))
+        {
+            if (string.IsNullOrWhiteSpace(source.Connection))
+            {
+                return ("source.connection", "is required: the name of a connection defined in the server's configuration");
+            }
+
+            if (kind == "s3" && string.IsNullOrWhiteSpace(source.Bucket))
+            {
+                return ("source.bucket", "is required");
+            }
+
+            if (kind == "azureblob" && string.IsNullOrWhiteSpace(source.Container))
+            {
+                return ("source.container", "is required");
+            }
+
+            if (source.Transformer is null || !Transformers.Contains(source.Transformer.ToLowerInvariant()))
+            {
+                return ("source.transformer", $"'{source.Transformer}' is not a transformer: one of {string.Join(", ", Transformers)}");
+            }
+
+            if (source.Distribution is not (null or "hash" or "pattern"))
+            {
+                return ("source.distribution", $"'{source.Distribution}' is neither 'hash' nor 'pattern'");
+            }
+
+            if (source.Distribution == "pattern" && string.IsNullOrWhiteSpace(source.PartitionPattern))
+            {
+                return ("source.partitionPattern", "is required with the 'pattern' distribution");
+            }
+
+            return source.Partitions is < 1 or > 100_000 ? ("source.partitions", "must be between 1 and 100000") : null;
+        }
+
+        return null;
+    }
+
+    private static bool IsSqlIdentifier(string? name, bool allowSchema)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 127)
+        {
+            return false;
+        }
+
+        var parts = name.Split('.');
+        return (parts.Length == 1 || (allowSchema && parts.Length == 2))
+            && parts.All(p => p.Length > 0 && (char.IsAsciiLetter(p[0]) || p[0] == '_') && p.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'));
     }
 
     private static readonly JsonSerializerOptions CanonicalOptions = new()

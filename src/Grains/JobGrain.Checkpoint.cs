@@ -120,7 +120,7 @@ public sealed partial class JobGrain
             string path;
             try
             {
-                var resolved = readers.ResolveFiles(source with { Paths = [expected.Path!] });
+                var resolved = await readers.ResolvePartitionsAsync(source with { Paths = [expected.Path!] });
                 path = resolved.Count == 1
                     ? resolved[0]
                     : throw new ShardsException(ShardsErrorKind.Invalid, field + ".path", $"{field}.path '{expected.Path}' names {resolved.Count} files here, not one");

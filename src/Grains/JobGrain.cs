@@ -93,7 +93,7 @@ public sealed partial class JobGrain(
                 : throw new ShardsException(ShardsErrorKind.Conflict, "id", $"job '{JobId}' exists with another spec; delete it first or choose another id");
         }
 
-        var files = readers.ResolveFiles(normalized.Source!);
+        var files = await readers.ResolvePartitionsAsync(normalized.Source!);
         State.Spec = normalized;
         State.CreatedAt = time.GetUtcNow();
         State.Paths = [.. files];

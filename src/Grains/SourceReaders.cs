@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
@@ -7,59 +6,63 @@ using OrleansShards.Readers;
 namespace OrleansShards.Grains;
 
 /// <summary>
-/// The reader of each source kind, one instance per distinct reader configuration so that the
-/// readers' record-index caches are shared by every job and request of the silo.
+/// The source adapters of the silo by kind: files under the data roots always, and whatever else
+/// the host registers as <see cref="ISourceAdapter"/> (SQL tables, object stores). Adapters keep
+/// one reader per configuration, so record-index caches are shared by every job and request.
 /// </summary>
-public sealed class SourceReaders(IOptions<ShardsOptions> options)
+public sealed class SourceReaders
 {
-    private readonly ConcurrentDictionary<(string Kind, bool Header, char Delimiter), IPartitionReader> _readers = new();
-    private readonly DataRoots _roots = new(Path.GetFullPath(options.Value.DataDir), options.Value.DataRoots.Select(Path.GetFullPath));
+    private readonly Dictionary<string, ISourceAdapter> _byKind = new(StringComparer.OrdinalIgnoreCase);
+    private readonly FileSourceAdapter _files;
 
-    /// <summary>The reader for <paramref name="source"/>.</summary>
-    public IPartitionReader For(SourceSpec source)
+    /// <summary>Creates the registry from the options and the adapters registered in the container.</summary>
+    public SourceReaders(IOptions<ShardsOptions> options, IEnumerable<ISourceAdapter>? adapters = null)
     {
-        var kind = source.Kind.ToLowerInvariant();
-        var header = source.Header ?? true;
-        var delimiter = string.IsNullOrEmpty(source.Delimiter) ? ',' : source.Delimiter[0];
-        return _readers.GetOrAdd((kind, header, delimiter), static key =>
+        _files = new FileSourceAdapter(new DataRoots(Path.GetFullPath(options.Value.DataDir), options.Value.DataRoots.Select(Path.GetFullPath)));
+        foreach (var adapter in new ISourceAdapter[] { _files }.Concat(adapters ?? []))
         {
-            try
+            foreach (var kind in adapter.Kinds)
             {
-                return PartitionReaders.ForKind(key.Kind, new CsvReaderOptions { Header = key.Header, Delimiter = key.Delimiter });
+                _byKind[kind] = adapter;
             }
-            catch (ArgumentException e)
-            {
-                throw new ShardsException(ShardsErrorKind.Invalid, "source.kind", e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
-            }
-        });
+        }
     }
 
-    /// <summary>The files of <paramref name="source"/>, in partition order; refuses paths outside the data roots.</summary>
-    /// <exception cref="ShardsException">A path outside the data roots, or a pattern that matches no file.</exception>
-    public IReadOnlyList<string> ResolveFiles(SourceSpec source)
+    /// <summary>The reader for <paramref name="source"/>.</summary>
+    /// <exception cref="ShardsException">The kind is not served by this silo.</exception>
+    public IPartitionReader For(SourceSpec source) => Translate(() => AdapterOf(source).ReaderFor(source));
+
+    /// <summary>The partitions of <paramref name="source"/> in partition order; refuses paths outside the data roots.</summary>
+    /// <exception cref="ShardsException">A path outside the data roots, a pattern that matches no file, an unknown connection...</exception>
+    public async Task<IReadOnlyList<string>> ResolvePartitionsAsync(SourceSpec source, CancellationToken cancellationToken = default)
     {
         try
         {
-            return _roots.ResolveFiles(source.Paths ?? []);
+            return await AdapterOf(source).ResolvePartitionsAsync(source, cancellationToken);
         }
-        catch (PathOutsideRootsException e)
+        catch (SourceSpecException e)
         {
-            throw new ShardsException(ShardsErrorKind.Invalid, "source.paths", e.Message);
-        }
-        catch (FileNotFoundException e)
-        {
-            throw new ShardsException(ShardsErrorKind.Invalid, "source.paths", e.Message);
-        }
-        catch (DirectoryNotFoundException e)
-        {
-            throw new ShardsException(ShardsErrorKind.Invalid, "source.paths", e.Message);
+            throw new ShardsException(ShardsErrorKind.Invalid, e.Field, e.Message);
         }
     }
 
-    /// <summary>A path as users name it: relative to the data directory when it lies inside it.</summary>
-    public string Display(string path)
+    /// <summary>A locator as users name it: a path relative to the data directory when it lies inside it.</summary>
+    public string Display(string locator) => _files.Display(locator);
+
+    private ISourceAdapter AdapterOf(SourceSpec source) =>
+        _byKind.TryGetValue(source.Kind, out var adapter)
+            ? adapter
+            : throw new ShardsException(ShardsErrorKind.Invalid, "source.kind", $"source kind '{source.Kind}' is not served by this server: it serves {string.Join(", ", _byKind.Keys.Order(StringComparer.Ordinal))}");
+
+    private static T Translate<T>(Func<T> action)
     {
-        var relative = Path.GetRelativePath(Path.GetFullPath(options.Value.DataDir), path);
-        return relative.StartsWith("..", StringComparison.Ordinal) ? path : relative;
+        try
+        {
+            return action();
+        }
+        catch (SourceSpecException e)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, e.Field, e.Message);
+        }
     }
 }

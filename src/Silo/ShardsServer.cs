@@ -8,6 +8,7 @@ using Orleans.Configuration;
 using Orleans.Providers;
 using Orleans.Storage;
 using OrleansShards.Grains;
+using OrleansShards.Readers;
 using OrleansShards.Providers.Sqlite;
 
 namespace OrleansShards.Silo;
@@ -137,6 +138,8 @@ public static class ShardsServer
         var sqliteFile = string.IsNullOrWhiteSpace(host.SqliteFile) ? Path.Combine(dataDir, "state", "shards.db") : Path.GetFullPath(host.SqliteFile);
 
         builder.Services.AddShardsGrains();
+        builder.Services.Configure<SourceConnectionsOptions>(section);
+        // Source adapters beyond files under the data roots (one line each):
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
 
