@@ -56,6 +56,28 @@ public sealed class RecordPage : IDisposable
         writer.WriteEndObject();
     }
 
+    /// <summary>
+    /// Writes the page as an Arrow IPC stream (<see cref="ArrowRecords.MediaType"/>): the schema, one record batch of
+    /// the page's records in page order, the end of stream. Columns are typed by <see cref="RecordBatch.ToArrow"/>;
+    /// the schema metadata holds <c>nextOffset</c> (as decimal text) when records of the shard remain.
+    /// </summary>
+    /// <param name="stream">The stream to write to (left open); only asynchronous writes are used.</param>
+    /// <param name="cancellationToken">Cancels the writes.</param>
+    public async Task WriteArrowAsync(Stream stream, CancellationToken cancellationToken = default)
+    {
+        var rows = new int[Count];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            rows[i] = _order is { } order ? (int)order.At(_offset + i) : i;
+        }
+
+        using var arrow = _batch.ToArrow(rows);
+        KeyValuePair<string, string>[] metadata = NextOffset is { } next
+            ? [new(ArrowRecords.NextOffsetKey, next.ToString(System.Globalization.CultureInfo.InvariantCulture))]
+            : [];
+        await ArrowRecords.WriteStreamAsync(stream, arrow, metadata, cancellationToken);
+    }
+
     /// <summary>The text of <paramref name="column"/> in record <paramref name="index"/> of the page.</summary>
     public string? GetText(int index, string column) => _batch.GetText(_order is { } order ? (int)order.At(_offset + index) : index, column);
 

@@ -56,6 +56,8 @@ internal sealed class JsonRowBatch : RecordBatch
 
     public override int Count => _count;
 
+    public override IReadOnlyList<string>? ColumnNames => Columns;
+
     public override void WriteRecord(Utf8JsonWriter writer, int row)
     {
         ArgumentNullException.ThrowIfNull(writer);

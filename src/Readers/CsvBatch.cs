@@ -265,6 +265,52 @@ internal sealed class CsvRecordBatch : RecordBatch
         }
     }
 
+    public override IReadOnlyList<string>? ColumnNames => _columns;
+
+    /// <summary>Every column is <c>utf8</c> (as every CSV value is a JSON string), appended from the bytes as read.</summary>
+    public override Apache.Arrow.RecordBatch ToArrow(ReadOnlySpan<int> rows)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        foreach (var row in rows)
+        {
+            CheckRow(row);
+        }
+
+        // Values are slices between ASCII delimiters (or unescaped copies after the input): when all the bytes used
+        // are valid UTF-8, so is every value, and one vectorised check replaces one per value.
+        var used = 0;
+        foreach (var end in _cells.AsSpan(0, _count * _width * 2))
+        {
+            used = Math.Max(used, end);
+        }
+
+        var valid = System.Text.Unicode.Utf8.IsValid(_data.AsSpan(0, used));
+        var fields = new Apache.Arrow.Field[_width];
+        var arrays = new Apache.Arrow.IArrowArray[_width];
+        for (var c = 0; c < _width; c++)
+        {
+            var builder = new Apache.Arrow.StringArray.Builder();
+            foreach (var row in rows)
+            {
+                var cell = (row * _width + c) * 2;
+                var value = _data.AsSpan(_cells[cell], _cells[cell + 1] - _cells[cell]);
+                if (valid)
+                {
+                    builder.Append(value);
+                }
+                else
+                {
+                    ArrowRecords.AppendUtf8(builder, value);
+                }
+            }
+
+            fields[c] = new Apache.Arrow.Field(_columns[c], Apache.Arrow.Types.StringType.Default, nullable: true);
+            arrays[c] = builder.Build();
+        }
+
+        return new Apache.Arrow.RecordBatch(new Apache.Arrow.Schema(fields, null), arrays, rows.Length);
+    }
+
     public override string? GetText(int row, string column)
     {
         ArgumentNullException.ThrowIfNull(column);

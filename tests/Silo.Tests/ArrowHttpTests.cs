@@ -1,0 +1,234 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Apache.Arrow.Types;
+using OrleansShards.Readers;
+
+namespace OrleansShards.Silo.Tests;
+
+/// <summary>GET .../records?format=arrow read back with ArrowStreamReader and compared value by value with the JSON answer.</summary>
+public sealed class ArrowHttpTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    private HttpClient Http => server.Http;
+
+    private async Task CreateJob(string id, string source, int shardSize, bool shuffle = false)
+    {
+        using var response = await Http.PostAsync("v1/jobs", new StringContent(
+            $$"""{"id":"{{id}}","source":{{source}},"shardSize":{{shardSize}},"shuffle":{{(shuffle ? "true" : "false")}},"seed":11}""",
+            Encoding.UTF8,
+            "application/json"));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private sealed record ArrowAnswer(Schema Schema, Apache.Arrow.RecordBatch Batch, string? NextOffsetHeader) : IDisposable
+    {
+        public void Dispose() => Batch.Dispose();
+    }
+
+    private async Task<ArrowAnswer> GetArrow(string path)
+    {
+        using var response = await Http.GetAsync(path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "format=arrow");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(ArrowRecords.MediaType, response.Content.Headers.ContentType?.MediaType);
+        var header = response.Headers.TryGetValues("X-Next-Offset", out var values) ? values.Single() : null;
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        using var reader = new ArrowStreamReader(new MemoryStream(bytes));
+        var batch = await reader.ReadNextRecordBatchAsync();
+        Assert.NotNull(batch);
+        Assert.Null(await reader.ReadNextRecordBatchAsync()); // one batch a page
+        return new ArrowAnswer(reader.Schema, batch, header);
+    }
+
+    private async Task<JsonElement> GetJson(string path) => await Http.GetFromJsonAsync<JsonElement>(path);
+
+    /// <summary>Every value of the Arrow answer equals the JSON answer's; returns the number of records compared.</summary>
+    private static int AssertSame(JsonElement json, ArrowAnswer arrow, IReadOnlyList<string>? expectedColumns = null)
+    {
+        var records = json.GetProperty("records");
+        Assert.Equal(records.GetArrayLength(), arrow.Batch.Length);
+        var next = json.TryGetProperty("nextOffset", out var n) ? n.GetInt64().ToString(CultureInfo.InvariantCulture) : null;
+        Assert.Equal(next, arrow.NextOffsetHeader);
+        Assert.Equal(next, arrow.Schema.Metadata?.GetValueOrDefault(ArrowRecords.NextOffsetKey));
+
+        var names = arrow.Schema.FieldsList.Select(f => f.Name).ToList();
+        if (expectedColumns is not null)
+        {
+            Assert.Equal(expectedColumns, names);
+        }
+
+        // Every property of every JSON record is a column.
+        var seen = records.EnumerateArray().SelectMany(r => r.EnumerateObject().Select(p => p.Name)).Distinct().ToList();
+        Assert.All(seen, name => Assert.Contains(name, names));
+
+        var row = 0;
+        foreach (var record in records.EnumerateArray())
+        {
+            for (var c = 0; c < names.Count; c++)
+            {
+                var field = arrow.Schema.FieldsList[c];
+                var column = arrow.Batch.Column(c);
+                var present = record.TryGetProperty(field.Name, out var value) && value.ValueKind != JsonValueKind.Null;
+                Assert.True(present != column.IsNull(row), $"row {row} column {field.Name}: JSON {(present ? value.GetRawText() : "null")}, Arrow null={column.IsNull(row)}");
+                if (!present)
+                {
+                    continue;
+                }
+
+                switch (field.DataType.TypeId)
+                {
+                    case ArrowTypeId.Int64:
+                        Assert.Equal(value.GetInt64(), ((Int64Array)column).GetValue(row));
+                        break;
+                    case ArrowTypeId.Double:
+                        Assert.Equal(value.GetDouble(), ((DoubleArray)column).GetValue(row));
+                        break;
+                    case ArrowTypeId.Boolean:
+                        Assert.Equal(value.GetBoolean(), ((BooleanArray)column).GetValue(row));
+                        break;
+                    case ArrowTypeId.String:
+                        var text = ((StringArray)column).GetString(row);
+                        if (value.ValueKind == JsonValueKind.String)
+                        {
+                            Assert.Equal(value.GetString(), text);
+                        }
+                        else
+                        {
+                            Assert.Equal("true", field.Metadata?.GetValueOrDefault(ArrowRecords.JsonTextKey));
+                            Assert.Equal(value.GetRawText(), text);
+                        }
+
+                        break;
+                    default:
+                        Assert.Fail($"unexpected Arrow type {field.DataType.Name} of column {field.Name}");
+                        break;
+                }
+            }
+
+            row++;
+        }
+
+        return row;
+    }
+
+    [Fact]
+    public async Task Csv_arrow_pages_equal_json_pages_with_projection_and_paging()
+    {
+        await CreateJob("arrow-csv", """{"kind":"csv","paths":["small.csv"]}""", 1000);
+        const string task = "v1/jobs/arrow-csv/tasks/e0.p0.1000-2000/records";
+
+        using (var whole = await GetArrow(task))
+        {
+            Assert.Equal(1000, AssertSame(await GetJson(task), whole, ["id", "name", "comment"]));
+            Assert.All(whole.Schema.FieldsList, f => Assert.Equal(ArrowTypeId.String, f.DataType.TypeId));
+            Assert.Equal("1001", ((StringArray)whole.Batch.Column("id")).GetString(1));
+            Assert.Equal("multi\nline, \"quoted\"", ((StringArray)whole.Batch.Column("comment")).GetString(1));
+        }
+
+        using (var projected = await GetArrow(task + "?columns=comment,id"))
+        {
+            AssertSame(await GetJson(task + "?columns=comment,id"), projected, ["comment", "id"]);
+        }
+
+        // Paging: pages with nextOffset until the shard ends; together they are the whole shard.
+        long? offset = 0;
+        var pages = 0;
+        var ids = new List<string>();
+        while (offset is { } from)
+        {
+            var path = $"{task}?offset={from}&limit=300&columns=id";
+            using var page = await GetArrow(path);
+            AssertSame(await GetJson(path), page, ["id"]);
+            var column = (StringArray)page.Batch.Column(0);
+            ids.AddRange(Enumerable.Range(0, page.Batch.Length).Select(i => column.GetString(i)));
+            offset = page.NextOffsetHeader is { } next ? long.Parse(next, CultureInfo.InvariantCulture) : null;
+            pages++;
+        }
+
+        Assert.Equal(4, pages);
+        Assert.Equal(Enumerable.Range(1000, 1000).Select(i => i.ToString(CultureInfo.InvariantCulture)), ids);
+
+        // The end of a shard: an empty page that still has its columns.
+        using var empty = await GetArrow(task + "?offset=1000");
+        Assert.Equal(0, AssertSame(await GetJson(task + "?offset=1000"), empty, ["id", "name", "comment"]));
+    }
+
+    [Fact]
+    public async Task Shuffled_arrow_pages_are_the_same_window_of_the_seeded_order_as_json()
+    {
+        await CreateJob("arrow-shuffled", """{"kind":"csv","paths":["small.csv"]}""", 1000, shuffle: true);
+        foreach (var path in new[] { "v1/jobs/arrow-shuffled/tasks/e0.p0.2000-2500/records", "v1/jobs/arrow-shuffled/tasks/e0.p0.0-1000/records?offset=250&limit=400" })
+        {
+            using var arrow = await GetArrow(path);
+            AssertSame(await GetJson(path), arrow);
+        }
+    }
+
+    [Fact]
+    public async Task Json_lines_arrow_columns_are_typed_from_the_values()
+    {
+        var lines = new List<string>();
+        for (var i = 0; i < 1200; i++)
+        {
+            var optional = i % 7 == 0 ? "" : $",\"opt\":{i * 10}";
+            var mixed = (i % 3) switch
+            {
+                0 => "\"text\"",
+                1 => i.ToString(CultureInfo.InvariantCulture),
+                _ => "{\"nested\":[1,2,{\"x\":null}]}",
+            };
+            var score = i % 5 == 0 ? "null" : (i / 4.0).ToString("R", CultureInfo.InvariantCulture);
+            lines.Add($$"""{"id":{{i}},"name":"n\u00e9 {{i}} \"q\"\ttab","score":{{score}},"ok":{{(i % 2 == 0 ? "true" : "false")}},"big":{{(i == 5 ? "123456789012345678901234567890" : i.ToString(CultureInfo.InvariantCulture))}},"mixed":{{mixed}},"tags":["a","b{{i}}"]{{optional}}}""");
+        }
+
+        lines.Insert(600, "   ");
+        await File.WriteAllTextAsync(Path.Combine(server.DataDir, "typed.jsonl"), string.Join('\n', lines) + "\n");
+        await CreateJob("arrow-jsonl", """{"kind":"jsonl","paths":["typed.jsonl"]}""", 500);
+
+        const string task = "v1/jobs/arrow-jsonl/tasks/e0.p0.0-500/records";
+        using (var whole = await GetArrow(task))
+        {
+            Assert.Equal(500, AssertSame(await GetJson(task), whole, ["id", "name", "score", "ok", "big", "mixed", "tags", "opt"]));
+            var types = whole.Schema.FieldsList.ToDictionary(f => f.Name, f => f.DataType.TypeId);
+            Assert.Equal(ArrowTypeId.Int64, types["id"]);
+            Assert.Equal(ArrowTypeId.String, types["name"]);
+            Assert.Equal(ArrowTypeId.Double, types["score"]);
+            Assert.Equal(ArrowTypeId.Boolean, types["ok"]);
+            Assert.Equal(ArrowTypeId.Double, types["big"]); // an integer beyond int64 makes the column float64
+            Assert.Equal(ArrowTypeId.String, types["mixed"]);
+            Assert.Equal(ArrowTypeId.String, types["tags"]);
+            Assert.Equal(ArrowTypeId.Int64, types["opt"]);
+            Assert.True(whole.Batch.Column("opt").IsNull(0));
+            Assert.Equal("né 3 \"q\"\ttab", ((StringArray)whole.Batch.Column("name")).GetString(3));
+        }
+
+        // A page of the second shard: paging, and a projection with a column no record has.
+        const string second = "v1/jobs/arrow-jsonl/tasks/e0.p0.500-1000/records";
+        using (var page = await GetArrow(second + "?offset=90&limit=120"))
+        {
+            AssertSame(await GetJson(second + "?offset=90&limit=120"), page);
+            Assert.Equal("210", page.NextOffsetHeader);
+        }
+
+        using (var projected = await GetArrow(second + "?columns=mixed,id,absent&limit=50"))
+        {
+            AssertSame(await GetJson(second + "?columns=mixed,id,absent&limit=50"), projected, ["mixed", "id", "absent"]);
+            Assert.Equal(50, projected.Batch.Column("absent").NullCount);
+        }
+    }
+
+    [Fact]
+    public async Task Unknown_formats_are_refused_and_json_stays_the_default()
+    {
+        await CreateJob("arrow-formats", """{"kind":"csv","paths":["small.csv"]}""", 1000);
+        using var bad = await Http.GetAsync("v1/jobs/arrow-formats/tasks/e0.p0.0-1000/records?format=parquet");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("arrow", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var plain = await Http.GetAsync("v1/jobs/arrow-formats/tasks/e0.p0.0-1000/records?limit=3");
+        Assert.Equal("application/json", plain.Content.Headers.ContentType?.MediaType);
+        Assert.False(plain.Headers.Contains("X-Next-Offset"));
+    }
+}
