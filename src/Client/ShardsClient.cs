@@ -74,6 +74,14 @@ public sealed class ShardsClient(HttpClient http)
             new { taskId = report.TaskId, leaseId = report.LeaseId, workerId = report.WorkerId, outcome = report.Done ? "done" : "failed", error = report.Error },
             cancellationToken);
 
+    /// <summary>Reports several tasks with one request and one durable write on the server; each gets its own outcome.</summary>
+    public async Task<IReadOnlyList<ReportOutcome>> ReportManyAsync(string jobId, IReadOnlyList<TaskReport> reports, CancellationToken cancellationToken = default) =>
+        (await SendAsync<ReportManyAnswer>(
+            HttpMethod.Post,
+            $"v1/jobs/{Uri.EscapeDataString(jobId)}/reports",
+            new { reports = reports.Select(r => new { taskId = r.TaskId, leaseId = r.LeaseId, workerId = r.WorkerId, outcome = r.Done ? "done" : "failed", error = r.Error }) },
+            cancellationToken)).Results;
+
     /// <summary>Extends leases.</summary>
     public async Task<IReadOnlyList<LeaseRenewal>> HeartbeatAsync(string jobId, string workerId, IReadOnlyList<string> leaseIds, CancellationToken cancellationToken = default) =>
         (await SendAsync<HeartbeatAnswer>(HttpMethod.Post, $"v1/jobs/{Uri.EscapeDataString(jobId)}/heartbeats", new { workerId, leaseIds }, cancellationToken)).Leases;
@@ -135,4 +143,6 @@ public sealed class ShardsClient(HttpClient http)
     private sealed record HeartbeatAnswer(IReadOnlyList<LeaseRenewal> Leases);
 
     private sealed record ReleaseAnswer(int Released);
+
+    private sealed record ReportManyAnswer(IReadOnlyList<ReportOutcome> Results);
 }

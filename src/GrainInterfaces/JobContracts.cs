@@ -96,6 +96,22 @@ public sealed record TaskReport(
 [GenerateSerializer, Immutable]
 public sealed record ReportResponse([property: Id(0)] bool Accepted, [property: Id(1)] bool Duplicate);
 
+/// <summary>The outcome of one report of a batch.</summary>
+/// <param name="TaskId">The task reported on.</param>
+/// <param name="LeaseId">The lease named.</param>
+/// <param name="Status">As the single report's HTTP status would be: 200 recorded or duplicate, 404 unknown task, 409 stale lease.</param>
+/// <param name="Accepted">The report changed the job.</param>
+/// <param name="Duplicate">The same report arrived before; nothing changed.</param>
+/// <param name="Detail">Why, when it was not recorded.</param>
+[GenerateSerializer, Immutable]
+public sealed record ReportOutcome(
+    [property: Id(0)] string TaskId,
+    [property: Id(1)] string LeaseId,
+    [property: Id(2)] int Status,
+    [property: Id(3)] bool Accepted,
+    [property: Id(4)] bool Duplicate,
+    [property: Id(5)] string? Detail = null);
+
 /// <summary>A renewed lease; <see cref="ExpiresAt"/> is null when the worker no longer holds it.</summary>
 [GenerateSerializer, Immutable]
 public sealed record LeaseRenewal([property: Id(0)] string LeaseId, [property: Id(1)] DateTimeOffset? ExpiresAt);
@@ -138,6 +154,12 @@ public interface IJobGrain : IGrainWithStringKey
 
     /// <summary>Records a report; a stale lease raises a conflict and changes nothing.</summary>
     Task<ReportResponse> Report(TaskReport report);
+
+    /// <summary>
+    /// Records several reports with one durable write: a worker that leased a batch reports it at
+    /// once. Each report gets its own outcome; one stale or unknown report does not refuse the others.
+    /// </summary>
+    Task<IReadOnlyList<ReportOutcome>> ReportMany(IReadOnlyList<TaskReport> reports);
 
     /// <summary>Extends leases.</summary>
     Task<IReadOnlyList<LeaseRenewal>> Heartbeat(string workerId, IReadOnlyList<string> leaseIds);

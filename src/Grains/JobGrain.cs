@@ -190,6 +190,44 @@ public sealed partial class JobGrain(
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<ReportOutcome>> ReportMany(IReadOnlyList<TaskReport> reports)
+    {
+        EnsureExists();
+        if (reports.Count is 0 or > MaxTasksPerLease)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "reports", $"reports must hold between 1 and {MaxTasksPerLease} reports");
+        }
+
+        var outcomes = new List<ReportOutcome>(reports.Count);
+        foreach (var report in reports)
+        {
+            if (string.IsNullOrWhiteSpace(report.WorkerId) || string.IsNullOrWhiteSpace(report.TaskId) || string.IsNullOrWhiteSpace(report.LeaseId))
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, "reports", "every report needs taskId, leaseId and workerId");
+            }
+
+            if (_book is null)
+            {
+                outcomes.Add(new ReportOutcome(report.TaskId, report.LeaseId, 404, false, false, $"task '{report.TaskId}' is not a task of job '{JobId}': no lease was handed out yet"));
+                continue;
+            }
+
+            var answer = _book.Report(report.TaskId, report.LeaseId, report.WorkerId, report.Done, report.Error);
+            outcomes.Add(answer.Result switch
+            {
+                ReportResult.Accepted => new ReportOutcome(report.TaskId, report.LeaseId, 200, true, false),
+                ReportResult.Duplicate => new ReportOutcome(report.TaskId, report.LeaseId, 200, false, true),
+                ReportResult.UnknownTask => new ReportOutcome(report.TaskId, report.LeaseId, 404, false, false, answer.Reason),
+                _ => new ReportOutcome(report.TaskId, report.LeaseId, 409, false, false, answer.Reason),
+            });
+        }
+
+        // One write holds every accepted report of the batch.
+        await Persist();
+        return outcomes;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<LeaseRenewal>> Heartbeat(string workerId, IReadOnlyList<string> leaseIds)
     {
         EnsureExists();

@@ -12,7 +12,8 @@ public sealed record LeaseBody(string? WorkerId, int? MaxTasks, string? RequestI
 /// <param name="WorkerId">The worker reporting.</param>
 /// <param name="Outcome"><c>done</c> or <c>failed</c>.</param>
 /// <param name="Error">Why the task failed.</param>
-public sealed record ReportBody(string? TaskId, string? LeaseId, string? WorkerId, string? Outcome, string? Error);
+/// <param name="Reports">Instead of one report, several, recorded with one durable write.</param>
+public sealed record ReportBody(string? TaskId, string? LeaseId, string? WorkerId, string? Outcome, string? Error, IReadOnlyList<ReportBody>? Reports = null);
 
 /// <summary>Body of <c>POST /v1/jobs/{id}/heartbeats</c> and <c>/releases</c>.</summary>
 /// <param name="WorkerId">The worker that holds the leases.</param>

@@ -82,15 +82,30 @@ public static class JobEndpoints
     private static async Task<IResult> Report(string id, HttpContext context, IGrainFactory grains)
     {
         var body = await ReadBody<ReportBody>(context);
-        var outcome = Required(body.Outcome, "outcome");
-        if (outcome is not ("done" or "failed"))
+        if (body.Reports is { } many)
         {
-            throw new ShardsException(ShardsErrorKind.Invalid, "outcome", $"outcome '{outcome}' is neither 'done' nor 'failed'");
+            if (body.TaskId is not null || body.LeaseId is not null || body.Outcome is not null)
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, "reports", "a body holds either one report or 'reports', not both");
+            }
+
+            var reports = many.Select((r, i) => ToReport(r, $"reports[{i}].")).ToList();
+            return Results.Ok(new { results = await Job(grains, id).ReportMany(reports) });
         }
 
-        var response = await Job(grains, id).Report(new TaskReport(
-            Required(body.TaskId, "taskId"), Required(body.LeaseId, "leaseId"), Required(body.WorkerId, "workerId"), outcome == "done", body.Error));
-        return Results.Ok(response);
+        return Results.Ok(await Job(grains, id).Report(ToReport(body, "")));
+    }
+
+    private static TaskReport ToReport(ReportBody body, string place)
+    {
+        var outcome = Required(body.Outcome, place + "outcome");
+        if (outcome is not ("done" or "failed"))
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, place + "outcome", $"{place}outcome '{outcome}' is neither 'done' nor 'failed'");
+        }
+
+        return new TaskReport(
+            Required(body.TaskId, place + "taskId"), Required(body.LeaseId, place + "leaseId"), Required(body.WorkerId, place + "workerId"), outcome == "done", body.Error);
     }
 
     private static async Task<IResult> Heartbeat(string id, HttpContext context, IGrainFactory grains)
@@ -111,14 +126,27 @@ public static class JobEndpoints
         string id, string taskId, HttpContext context, IGrainFactory grains, TaskRecordReader reader,
         string? columns = null, long? offset = null, int? limit = null, string? format = null)
     {
-        if (format is not (null or "json"))
+        if (format is not (null or "json" or "arrow"))
         {
-            throw new ShardsException(ShardsErrorKind.Invalid, "format", $"format '{format}' is not served; use 'json'");
+            throw new ShardsException(ShardsErrorKind.Invalid, "format", $"format '{format}' is not served; use 'json' or 'arrow'");
         }
 
         var plan = await Job(grains, id).GetReadPlan();
         var projection = string.IsNullOrWhiteSpace(columns) ? null : columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         using var page = await reader.ReadAsync(plan, taskId, offset ?? 0, limit, projection, context.RequestAborted);
+        if (format == "arrow")
+        {
+            // An Arrow IPC stream of one record batch; nextOffset is a header (and schema metadata) since the body is no JSON.
+            context.Response.ContentType = ArrowRecords.MediaType;
+            if (page.NextOffset is { } next)
+            {
+                context.Response.Headers["X-Next-Offset"] = next.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            await page.WriteArrowAsync(context.Response.Body, context.RequestAborted);
+            return Results.Empty;
+        }
+
         context.Response.ContentType = "application/json; charset=utf-8";
         await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
         {

@@ -68,6 +68,34 @@ public sealed class QueueBehaviourTests(ServerFixture server) : IClassFixture<Se
         Assert.DoesNotContain(list.GetProperty("jobs").EnumerateArray(), j => j.GetProperty("id").GetString() == "doomed");
     }
 
+    [Fact]
+    public async Task A_batch_of_reports_is_recorded_at_once_each_with_its_own_outcome()
+    {
+        var created = await Http.PostAsync("v1/jobs", Json("""{"id":"batch-report","source":{"kind":"csv","paths":["small.csv"]},"shardSize":250}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var leases = (await server.Client.LeaseAsync("batch-report", "w", 10)).Leases;
+        Assert.Equal(10, leases.Count);
+        var reports = leases.Take(9).Select(l => new TaskReport(l.TaskId, l.LeaseId, "w", true))
+            .Append(new TaskReport(leases[9].TaskId, "L-not-mine", "w", true))
+            .Append(new TaskReport("e0.p0.0-7", leases[9].LeaseId, "w", true))
+            .ToList();
+        var outcomes = await server.Client.ReportManyAsync("batch-report", reports);
+        Assert.Equal(Enumerable.Repeat(200, 9).Append(409).Append(404), outcomes.Select(o => o.Status));
+        Assert.All(outcomes.Take(9), o => Assert.True(o.Accepted));
+        Assert.Contains("L-not-mine", outcomes[9].Detail, StringComparison.Ordinal);
+
+        var again = await server.Client.ReportManyAsync("batch-report", reports.Take(9).ToList());
+        Assert.All(again, o => Assert.True(o.Duplicate));
+        var status = await server.Client.GetJobAsync("batch-report");
+        Assert.Equal((9L, 1L), (status.Shards.Done, status.Shards.Doing));
+
+        var mixed = await Http.PostAsync("v1/jobs/batch-report/reports", Json("""{"taskId":"e0.p0.0-250","reports":[]}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, mixed.StatusCode);
+        var missing = await Http.PostAsync("v1/jobs/batch-report/reports", Json("""{"reports":[{"taskId":"e0.p0.0-250","workerId":"w","outcome":"done"}]}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+        Assert.Contains("reports[0].leaseId", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>Rows of the job grain and its splitter grains in the server's SQLite file, read beside the server.</summary>
     private int CountRows(string jobId)
     {
