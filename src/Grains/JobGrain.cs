@@ -38,6 +38,7 @@ public sealed partial class JobGrain(
     private bool _dirty;
     private IGrainTimer? _expiryTimer;
     private IGrainTimer? _flushTimer;
+    private readonly SemaphoreSlim _createGate = new(1, 1);
 
     private string JobId => this.GetPrimaryKeyString();
 
@@ -86,6 +87,21 @@ public sealed partial class JobGrain(
         }
 
         var normalized = spec.Normalize() with { Id = JobId };
+        // Creating awaits the source and the splitters; a second create arriving meanwhile (the
+        // grain is reentrant) must see the first one's outcome, not race it.
+        await _createGate.WaitAsync();
+        try
+        {
+            return await CreateOnce(normalized);
+        }
+        finally
+        {
+            _createGate.Release();
+        }
+    }
+
+    private async Task<CreateJobResult> CreateOnce(JobSpec normalized)
+    {
         if (Exists)
         {
             return normalized.Canonical() == State.Spec!.Canonical()

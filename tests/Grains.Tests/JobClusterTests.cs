@@ -172,6 +172,24 @@ public sealed class JobClusterTests : IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_creates_of_one_id_create_it_once()
+    {
+        _data.WriteCsv("part-{0}.csv", 3_000, 3);
+        await using var cluster = await ShardsCluster.StartAsync(_data, silos: 1);
+        var job = cluster.Client.GetGrain<IJobGrain>("racing");
+        var same = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => job.Create(Spec("racing"))));
+        Assert.Single(same, r => r.Created);
+        Assert.All(same, r => Assert.Equal(3, r.Status.Partitions.Count));
+
+        var other = cluster.Client.GetGrain<IJobGrain>("racing-2");
+        var outcomes = await Task.WhenAll(
+            Record.ExceptionAsync(() => other.Create(Spec("racing-2"))).AsTask(),
+            Record.ExceptionAsync(() => other.Create(Spec("racing-2", shardSize: 77))).AsTask());
+        var conflict = Assert.Single(outcomes, e => e is not null);
+        Assert.Equal(ShardsErrorKind.Conflict, Assert.IsType<ShardsException>(conflict).Kind);
+    }
+
+    [Fact]
     public async Task The_embedded_sqlite_store_is_also_the_silos_default_storage()
     {
         await using var cluster = await ShardsCluster.StartAsync(_data, silos: 1);
