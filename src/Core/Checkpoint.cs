@@ -118,6 +118,18 @@ public sealed record CheckpointSource
 
     /// <summary>CSV: the field delimiter.</summary>
     [Id(3)] public string? Delimiter { get; init; }
+
+    /// <summary>sqlite: the database file as the job named it.</summary>
+    [Id(4)] public string? Path { get; init; }
+
+    /// <summary>SQL kinds: the table.</summary>
+    [Id(5)] public string? Table { get; init; }
+
+    /// <summary>SQL kinds: the key column.</summary>
+    [Id(6)] public string? KeyColumn { get; init; }
+
+    /// <summary>postgres: the <em>name</em> of the operator's connection (never its connection string or secret).</summary>
+    [Id(7)] public string? Connection { get; init; }
 }
 
 /// <summary>A source file (a partition) as the job pinned it.</summary>

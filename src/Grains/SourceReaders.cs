@@ -46,8 +46,17 @@ public sealed class SourceReaders
         }
     }
 
-    /// <summary>A locator as users name it: a path relative to the data directory when it lies inside it.</summary>
-    public string Display(string locator) => _files.Display(locator);
+    /// <summary>
+    /// A locator as users name it: a path relative to the data directory when it lies inside it; a locator of another
+    /// adapter (<c>{kind}://...</c>, such as a SQL table) as that adapter shows it.
+    /// </summary>
+    public string Display(string locator)
+    {
+        var scheme = locator.IndexOf("://", StringComparison.Ordinal);
+        return scheme > 0 && _byKind.TryGetValue(locator[..scheme], out var adapter) && adapter != _files
+            ? adapter.Display(locator)
+            : _files.Display(locator);
+    }
 
     private ISourceAdapter AdapterOf(SourceSpec source) =>
         _byKind.TryGetValue(source.Kind, out var adapter)

@@ -140,6 +140,8 @@ public static class ShardsServer
         builder.Services.AddShardsGrains();
         builder.Services.Configure<SourceConnectionsOptions>(section);
         // Source adapters beyond files under the data roots (one line each):
+        builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Sql.SqlSourceAdapter(new DataRoots(dataDir, shards.DataRoots.Select(Path.GetFullPath)), services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value));
+        builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Objects.ObjectSourceAdapter(services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value, new OrleansShards.Readers.Objects.ObjectSourceOptions { CacheDirectory = Path.Combine(dataDir, "cache", "objects") }));
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
 

@@ -7,6 +7,7 @@ using OrleansShards.Grains.Tests.Faults;
 using OrleansShards.Providers.Sqlite;
 using Orleans.TestingHost;
 using OrleansShards.Grains;
+using OrleansShards.Readers;
 using OrleansShards.Silo;
 
 namespace OrleansShards.Grains.Tests;
@@ -74,7 +75,13 @@ public sealed class ShardsCluster : IAsyncDisposable
     /// <summary>A reader outside the cluster, as a thick worker has one.</summary>
     public TaskRecordReader Reader { get; }
 
-    public static async Task<ShardsCluster> StartAsync(TestData data, short silos = 2, FaultInjector? faults = null)
+    /// <param name="adapters">
+    /// Source adapters beyond files (SQL tables, object stores): called once per silo and once for <see cref="Reader"/>,
+    /// as separate processes would each have their own.
+    /// </param>
+    /// <param name="configureSilo">More configuration of each silo (a logger provider, options).</param>
+    public static async Task<ShardsCluster> StartAsync(
+        TestData data, short silos = 2, FaultInjector? faults = null, Func<ISourceAdapter[]>? adapters = null, Action<ISiloBuilder>? configureSilo = null)
     {
         var builder = new InProcessTestClusterBuilder(silos);
         // State rows are keyed by service id: a restarted cluster must use the same one to find them.
@@ -102,12 +109,18 @@ public sealed class ShardsCluster : IAsyncDisposable
 
             // A call to a silo that died fails in seconds, not after the 30 s default.
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
+            foreach (var adapter in adapters?.Invoke() ?? [])
+            {
+                silo.Services.AddSingleton(adapter);
+            }
+
+            configureSilo?.Invoke(silo);
         });
         builder.ConfigureClient(client => client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5)));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         var options = Options.Create(new ShardsOptions { DataDir = data.DataDir });
-        return new ShardsCluster(cluster, new TaskRecordReader(new SourceReaders(options), options));
+        return new ShardsCluster(cluster, new TaskRecordReader(new SourceReaders(options, adapters?.Invoke()), options));
     }
 
     /// <summary>Kills every silo at once, as a crash of the whole deployment would.</summary>

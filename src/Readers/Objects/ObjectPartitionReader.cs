@@ -1,0 +1,526 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Hashing;
+using System.Text;
+
+namespace OrleansShards.Readers.Objects;
+
+/// <summary>Settings of object sources (s3, azureblob).</summary>
+public sealed class ObjectSourceOptions
+{
+    /// <summary>
+    /// Where objects are downloaded to (streamed, never held in memory whole) and indexed, one file per object version;
+    /// <see langword="null"/> for <c>orleans-shards-objects</c> under the temporary directory.
+    /// </summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>
+    /// How often a read asks the store whether an object it reads from its local copy is still the pinned version (a
+    /// HEAD), at most, per object; zero asks on every read. Downloads always carry <c>If-Match</c>.
+    /// </summary>
+    public TimeSpan RecheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The largest object the <c>raw</c> transformer turns into a record (the record holds the object's bytes).</summary>
+    public long MaxRawObjectBytes { get; set; } = 64L << 20;
+
+    /// <summary>The most objects one source may list.</summary>
+    public int MaxObjects { get; set; } = 1_000_000;
+
+    /// <summary>How many objects of a partition are downloaded at once when it is described.</summary>
+    public int DownloadParallelism { get; set; } = 4;
+
+    /// <summary>The stride of the sparse record index of each object (see <see cref="CsvReaderOptions.IndexStride"/>).</summary>
+    public int IndexStride { get; set; } = 1024;
+
+    /// <summary>The cache directory in effect.</summary>
+    public string EffectiveCacheDirectory => Path.GetFullPath(CacheDirectory ?? Path.Combine(Path.GetTempPath(), "orleans-shards-objects"));
+}
+
+/// <summary>One object of a partition as its offset entry: its key and version, and where its records lie in the partition.</summary>
+/// <param name="Key">The object's key.</param>
+/// <param name="ETag">The version the job pinned.</param>
+/// <param name="Size">Its size in bytes.</param>
+/// <param name="FirstRecord">The partition offset of its first record.</param>
+/// <param name="Records">How many records it holds.</param>
+public sealed record ObjectOffsetEntry(string Key, string ETag, long Size, long FirstRecord, long Records);
+
+/// <summary>How far a partition offset reached into one object: its key and the records of it read (both 64-bit counts).</summary>
+/// <param name="Key">The object's key.</param>
+/// <param name="RecordsRead">Records of the object below the offset.</param>
+/// <param name="Complete">Whether every record of the object lies below the offset.</param>
+public sealed record ObjectProgress(string Key, long RecordsRead, bool Complete);
+
+/// <summary>A described partition of an object source: its objects in order, with their record counts.</summary>
+public sealed class ObjectPartitionLayout
+{
+    internal ObjectPartitionLayout(ObjectLocator locator, IReadOnlyList<ObjectOffsetEntry> entries, ulong[] localHashes, IReadOnlyList<string> columns)
+    {
+        Locator = locator;
+        Entries = entries;
+        LocalHashes = localHashes;
+        Columns = columns;
+        RecordCount = entries.Count == 0 ? 0 : entries[^1].FirstRecord + entries[^1].Records;
+    }
+
+    /// <summary>The partition.</summary>
+    public ObjectLocator Locator { get; }
+
+    /// <summary>The offset entries of its objects, in key order.</summary>
+    public IReadOnlyList<ObjectOffsetEntry> Entries { get; }
+
+    /// <summary>The records of the partition.</summary>
+    public long RecordCount { get; }
+
+    /// <summary>The columns of its first object that has records.</summary>
+    public IReadOnlyList<string> Columns { get; }
+
+    /// <summary>XxHash3 of each object's bytes as downloaded (0 for the raw transformer, which keeps no copy).</summary>
+    internal ulong[] LocalHashes { get; }
+
+    /// <summary>The offset entries of a partition offset (a committed offset, the end of a shard): each object's key and its records read.</summary>
+    public IReadOnlyList<ObjectProgress> ProgressAt(long offset) =>
+        [.. Entries.Select(e => new ObjectProgress(e.Key, Math.Clamp(offset - e.FirstRecord, 0, e.Records), offset >= e.FirstRecord + e.Records))];
+
+    /// <summary>The index of the object that holds partition record <paramref name="offset"/>.</summary>
+    internal int ObjectAt(long offset)
+    {
+        int lo = 0, hi = Entries.Count - 1;
+        while (lo < hi)
+        {
+            var mid = (lo + hi + 1) / 2;
+            if (Entries[mid].FirstRecord <= offset)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return lo;
+    }
+}
+
+/// <summary>
+/// Reads the partitions of an object source: a partition's records are its objects' records, object after object in key
+/// order, each object's bytes turned into records by the transformer. Offsets are 64-bit record indexes over the partition.
+/// </summary>
+/// <remarks>
+/// <para>
+/// csv, jsonl and tfrecord objects are streamed to a local file (a cache keyed by connection, container, key and ETag)
+/// and read by <see cref="CsvPartitionReader"/>, <see cref="JsonLinesPartitionReader"/> and
+/// <see cref="TfRecordPartitionReader"/>: the same parsing and errors as file sources, a sparse index per object, and a
+/// read of a range seeks in the local file instead of fetching and parsing the object from its start. Memory stays bounded
+/// by the batch whatever the object's size. A download is a GET with <c>If-Match</c> on the pinned ETag, and is resumed
+/// with a ranged GET after a broken connection; reads from a local copy ask the store (a HEAD) whether the object is still
+/// that version, at most once per <see cref="ObjectSourceOptions.RecheckInterval"/>. A re-uploaded object fails reads
+/// with <see cref="SourceChangedException"/> naming its bucket and key.
+/// </para>
+/// <para>
+/// The raw transformer makes one record per object, columns <c>key</c> and <c>bytes</c> (base64 in JSON); it reads the
+/// object into the record, so objects above <see cref="ObjectSourceOptions.MaxRawObjectBytes"/> are refused (malformed).
+/// </para>
+/// </remarks>
+public sealed class ObjectPartitionReader : IPartitionReader
+{
+    private readonly IPartitionReader? _inner;
+    private readonly ObjectSourceOptions _options;
+    private readonly Func<ObjectLocator, IObjectStore> _stores;
+    private readonly string _cacheDirectory;
+    private readonly ConcurrentDictionary<string, Task<ObjectPartitionLayout>> _layouts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _checked = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<string>> _downloads = new(StringComparer.Ordinal);
+    private long _downloadCount;
+
+    /// <summary>Creates a reader.</summary>
+    /// <param name="transformer">csv, jsonl, tfrecord or raw.</param>
+    /// <param name="csv">How csv objects are parsed.</param>
+    /// <param name="options">Cache and recheck settings.</param>
+    /// <param name="stores">The store of a partition's connection.</param>
+    public ObjectPartitionReader(string transformer, CsvReaderOptions? csv, ObjectSourceOptions options, Func<ObjectLocator, IObjectStore> stores)
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stores);
+        Transformer = transformer.ToLowerInvariant();
+        _options = options;
+        _stores = stores;
+        _cacheDirectory = options.EffectiveCacheDirectory;
+        _inner = Transformer switch
+        {
+            "raw" => null,
+            "csv" => new CsvPartitionReader((csv ?? new CsvReaderOptions()) with { IndexStride = options.IndexStride }),
+            "jsonl" or "tfrecord" => PartitionReaders.ForKind(Transformer, indexStride: options.IndexStride),
+            _ => throw new ArgumentException($"'{transformer}' is not a transformer: one of csv, jsonl, tfrecord, raw", nameof(transformer)),
+        };
+    }
+
+    /// <summary>The transformer: csv, jsonl, tfrecord or raw.</summary>
+    public string Transformer { get; }
+
+    /// <summary>How many objects this reader downloaded (for tests and metrics).</summary>
+    public long DownloadCount => Interlocked.Read(ref _downloadCount);
+
+    /// <inheritdoc />
+    public async ValueTask<PartitionDescription> DescribeAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var layout = await DescribeObjectsAsync(path, cancellationToken).ConfigureAwait(false);
+        return new PartitionDescription(path, layout.RecordCount, FingerprintOf(layout.Locator), layout.Columns);
+    }
+
+    /// <summary>The partition's objects with their offset entries (key, version, first record, records).</summary>
+    /// <exception cref="SourceChangedException">An object is gone or was re-uploaded since the partition was listed.</exception>
+    /// <exception cref="IOException">An object cannot be read; the message names its bucket and key.</exception>
+    public async ValueTask<ObjectPartitionLayout> DescribeObjectsAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var locator = ObjectLocator.Parse(path);
+        var task = _layouts.GetOrAdd(path, _ => Task.Run(() => BuildLayoutAsync(locator), CancellationToken.None));
+        try
+        {
+            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (task.IsFaulted || task.IsCanceled)
+        {
+            // A failed description is not kept: the next caller tries again.
+            _layouts.TryRemove(KeyValuePair.Create(path, task));
+            throw;
+        }
+    }
+
+    /// <summary>What a job pins of a partition: the total size of its objects and the hash of their keys, ETags and sizes.</summary>
+    public static FileFingerprint FingerprintOf(ObjectLocator locator)
+    {
+        ArgumentNullException.ThrowIfNull(locator);
+        return new FileFingerprint(locator.TotalSize, 0, locator.ListHash);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<RecordBatch> ReadAsync(ShardReadRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Expected, nameof(request));
+        var locator = ObjectLocator.Parse(request.Path);
+        var pinned = FingerprintOf(locator);
+        if (pinned.Length != request.Expected.Length || pinned.ContentHash != request.Expected.ContentHash)
+        {
+            throw new SourceChangedException(locator.Display(), "the partition's object list is not the one the job pinned");
+        }
+
+        var layout = await DescribeObjectsAsync(request.Path, cancellationToken).ConfigureAwait(false);
+        if (request.Start < 0 || request.End < request.Start || request.End > layout.RecordCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), $"{locator.Display()}: the range [{request.Start}, {request.End}) is not within the partition's {layout.RecordCount} records");
+        }
+
+        if (request.Limit is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), request.Limit, "the limit must not be negative");
+        }
+
+        var count = request.End - request.Start;
+        if (request.Limit is { } limit && limit < count)
+        {
+            count = limit;
+        }
+
+        if (count > Array.MaxLength / 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), $"{locator.Display()}: {count} records are too many for one batch");
+        }
+
+        return Transformer == "raw"
+            ? await ReadRawAsync(locator, request.Start, (int)count, request.Columns, cancellationToken).ConfigureAwait(false)
+            : await ReadTransformedAsync(layout, request.Start, request.Start + count, request.Columns, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ObjectPartitionLayout> BuildLayoutAsync(ObjectLocator locator)
+    {
+        var objects = locator.Objects;
+        var counts = new long[objects.Count];
+        var hashes = new ulong[objects.Count];
+        var columns = new IReadOnlyList<string>[objects.Count];
+        if (_inner is null)
+        {
+            Array.Fill(counts, 1);
+        }
+        else
+        {
+            var store = StoreOf(locator);
+            await Parallel.ForEachAsync(Enumerable.Range(0, objects.Count), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.DownloadParallelism) }, async (i, ct) =>
+            {
+                var item = objects[i];
+                var local = await EnsureLocalAsync(store, locator, item, ct).ConfigureAwait(false);
+                var description = await Translate(locator, item, local, () => _inner.DescribeAsync(local, ct)).ConfigureAwait(false);
+                counts[i] = description.RecordCount;
+                hashes[i] = description.Fingerprint.ContentHash;
+                columns[i] = description.Columns;
+            }).ConfigureAwait(false);
+        }
+
+        var entries = new ObjectOffsetEntry[objects.Count];
+        long first = 0;
+        for (var i = 0; i < objects.Count; i++)
+        {
+            entries[i] = new ObjectOffsetEntry(objects[i].Key, objects[i].ETag, objects[i].Size, first, counts[i]);
+            first = checked(first + counts[i]);
+        }
+
+        IReadOnlyList<string> known = _inner is null
+            ? RawObjectBatch.AllColumns
+            : Enumerable.Range(0, objects.Count).Where(i => counts[i] > 0).Select(i => columns[i]).FirstOrDefault() ?? [];
+        return new ObjectPartitionLayout(locator, entries, hashes, known);
+    }
+
+    private async Task<RecordBatch> ReadTransformedAsync(ObjectPartitionLayout layout, long start, long end, IReadOnlyList<string>? columns, CancellationToken cancellationToken)
+    {
+        var locator = layout.Locator;
+        var parts = new List<RecordBatch>();
+        try
+        {
+            if (start < end)
+            {
+                var store = StoreOf(locator);
+                for (var i = layout.ObjectAt(start); i < layout.Entries.Count && layout.Entries[i].FirstRecord < end; i++)
+                {
+                    var entry = layout.Entries[i];
+                    var from = Math.Max(start, entry.FirstRecord) - entry.FirstRecord;
+                    var to = Math.Min(end, entry.FirstRecord + entry.Records) - entry.FirstRecord;
+                    if (to <= from)
+                    {
+                        continue;
+                    }
+
+                    var item = locator.Objects[i];
+                    await CheckCurrentAsync(store, locator, item, cancellationToken).ConfigureAwait(false);
+                    var local = await EnsureLocalAsync(store, locator, item, cancellationToken).ConfigureAwait(false);
+                    var description = await Translate(locator, item, local, () => _inner!.DescribeAsync(local, cancellationToken)).ConfigureAwait(false);
+                    if (description.Fingerprint.ContentHash != layout.LocalHashes[i] || description.RecordCount != entry.Records)
+                    {
+                        throw new SourceChangedException(locator.ObjectName(item), "its local copy no longer holds the bytes that were described");
+                    }
+
+                    var read = new ShardReadRequest(local, description.Fingerprint, from, to, columns);
+                    parts.Add(await Translate(locator, item, local, () => _inner!.ReadAsync(read, cancellationToken)).ConfigureAwait(false));
+                }
+            }
+
+            return new ConcatRecordBatch(parts, columns ?? layout.Columns);
+        }
+        catch
+        {
+            foreach (var part in parts)
+            {
+                part.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<RecordBatch> ReadRawAsync(ObjectLocator locator, long start, int count, IReadOnlyList<string>? requested, CancellationToken cancellationToken)
+    {
+        var columns = requested is null ? RawObjectBatch.AllColumns : [.. requested];
+        if (columns.Any(c => Array.IndexOf(RawObjectBatch.AllColumns, c) < 0) || columns.Distinct(StringComparer.Ordinal).Count() != columns.Length)
+        {
+            throw new ArgumentException($"{locator.Display()}: the raw transformer's columns are 'key' and 'bytes', each at most once; asked for {string.Join(", ", columns.Select(c => $"'{c}'"))}", nameof(requested));
+        }
+
+        var withBytes = columns.Contains("bytes");
+        var store = StoreOf(locator);
+        var records = new List<(string Key, byte[]? Bytes)>(count);
+        for (var i = start; i < start + count; i++)
+        {
+            var item = locator.Objects[(int)i];
+            var name = locator.ObjectName(item);
+            if (!withBytes)
+            {
+                await CheckCurrentAsync(store, locator, item, cancellationToken).ConfigureAwait(false);
+                records.Add((item.Key, null));
+                continue;
+            }
+
+            if (item.Size > _options.MaxRawObjectBytes)
+            {
+                throw new MalformedRecordException(name, 0, 0, $"the object is {item.Size} bytes, more than the {_options.MaxRawObjectBytes} bytes a raw record may hold");
+            }
+
+            var bytes = new byte[item.Size];
+            await StoreCall(locator, item, async () =>
+            {
+                await using var stream = await store.OpenReadAsync(locator.Container, item, 0, cancellationToken).ConfigureAwait(false);
+                var read = await stream.ReadAtLeastAsync(bytes, bytes.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                if (read != bytes.Length || stream.ReadByte() >= 0)
+                {
+                    throw new SourceChangedException(name, string.Create(CultureInfo.InvariantCulture, $"it is no longer {item.Size} bytes long"));
+                }
+
+                return 0;
+            }).ConfigureAwait(false);
+            records.Add((item.Key, bytes));
+        }
+
+        return new RawObjectBatch(records, columns);
+    }
+
+    /// <summary>Asks the store whether the object is still the pinned version, at most once per recheck interval.</summary>
+    private async Task CheckCurrentAsync(IObjectStore store, ObjectLocator locator, ObjectInfo item, CancellationToken cancellationToken)
+    {
+        var key = $"{locator.Kind}\0{locator.Connection}\0{locator.Container}\0{item.Key}\0{item.ETag}";
+        if (_checked.TryGetValue(key, out var last) && Stopwatch.GetElapsedTime(last) < _options.RecheckInterval)
+        {
+            return;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        var current = await StoreCall(locator, item, () => store.HeadAsync(locator.Container, item.Key, cancellationToken)).ConfigureAwait(false);
+        if (current is null)
+        {
+            throw new SourceChangedException(locator.ObjectName(item), "the object no longer exists");
+        }
+
+        if (!string.Equals(current.ETag, item.ETag, StringComparison.Ordinal))
+        {
+            throw new SourceChangedException(locator.ObjectName(item), $"it was re-uploaded: its ETag is {current.ETag}, the job pinned {item.ETag}");
+        }
+
+        _checked[key] = now;
+    }
+
+    /// <summary>The local copy of an object version, downloaded when missing.</summary>
+    private async Task<string> EnsureLocalAsync(IObjectStore store, ObjectLocator locator, ObjectInfo item, CancellationToken cancellationToken)
+    {
+        var identity = Encoding.UTF8.GetBytes($"{locator.Kind}\0{locator.Connection}\0{locator.Container}\0{item.Key}\0{item.ETag}\0{item.Size}");
+        var name = Convert.ToHexStringLower(XxHash128.Hash(identity));
+        var path = Path.Combine(_cacheDirectory, name[..2], name + ".object");
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length == item.Size)
+        {
+            return path;
+        }
+
+        var task = _downloads.GetOrAdd(path, p => Task.Run(() => DownloadAsync(store, locator, item, p), CancellationToken.None));
+        try
+        {
+            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (task.IsCompleted)
+            {
+                _downloads.TryRemove(KeyValuePair.Create(path, task));
+            }
+        }
+    }
+
+    private async Task<string> DownloadAsync(IObjectStore store, ObjectLocator locator, ObjectInfo item, string path)
+    {
+        var name = locator.ObjectName(item);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.part";
+        try
+        {
+            long written = 0;
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                var buffer = new byte[1 << 20];
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        // A broken connection resumes where it stopped, with a ranged GET of the same version.
+                        await using var stream = await StoreCall(locator, item, () => store.OpenReadAsync(locator.Container, item, written, CancellationToken.None)).ConfigureAwait(false);
+                        int n;
+                        while ((n = await stream.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+                        {
+                            await file.WriteAsync(buffer.AsMemory(0, n)).ConfigureAwait(false);
+                            written += n;
+                        }
+
+                        break;
+                    }
+                    catch (IOException e) when (e is not ObjectStoreException && e is not SourceChangedException && attempt < 3)
+                    {
+                        // Retried from the bytes already written.
+                    }
+                }
+            }
+
+            if (written != item.Size)
+            {
+                throw new SourceChangedException(name, string.Create(CultureInfo.InvariantCulture, $"{written} bytes were downloaded, the listing said {item.Size}"));
+            }
+
+            File.Move(temp, path, overwrite: true);
+            Interlocked.Increment(ref _downloadCount);
+            return path;
+        }
+        finally
+        {
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A leftover partial download is harmless: it is never read.
+            }
+        }
+    }
+
+    private IObjectStore StoreOf(ObjectLocator locator)
+    {
+        try
+        {
+            return _stores(locator);
+        }
+        catch (Exception e) when (e is InvalidOperationException or SourceSpecException)
+        {
+            // Read time: an IOException, so the shard fails and is retried or dead-lettered.
+            throw new ObjectStoreException($"{locator.Kind} connection '{locator.Connection}' cannot be opened: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Store failures named after the object: a gone or re-uploaded object becomes <see cref="SourceChangedException"/>.</summary>
+    private static async Task<T> StoreCall<T>(ObjectLocator locator, ObjectInfo item, Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (ObjectVersionException e)
+        {
+            throw new SourceChangedException(locator.ObjectName(item), e.Message);
+        }
+    }
+
+    /// <summary>Errors of the file readers on a local copy, named after the object instead of the copy.</summary>
+    private static async Task<T> Translate<T>(ObjectLocator locator, ObjectInfo item, string local, Func<ValueTask<T>> call)
+    {
+        var name = locator.ObjectName(item);
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (MalformedRecordException e)
+        {
+            const string marker = " is malformed: ";
+            var at = e.Message.IndexOf(marker, StringComparison.Ordinal);
+            throw new MalformedRecordException(name, e.RecordIndex, e.ByteOffset, at < 0 ? e.Message.Replace(local, name, StringComparison.Ordinal) : e.Message[(at + marker.Length)..]);
+        }
+        catch (SourceChangedException e)
+        {
+            throw new SourceChangedException(name, e.Message.Replace(local, "its local copy", StringComparison.Ordinal));
+        }
+        catch (ArgumentException e) when (e is not ArgumentOutOfRangeException)
+        {
+            var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new ArgumentException(message.Replace(local, name, StringComparison.Ordinal), e.ParamName);
+        }
+        catch (Exception e) when (e is IOException or FormatException or InvalidDataException && e is not ObjectStoreException)
+        {
+            throw new IOException($"{name}: cannot be read: {e.Message.Replace(local, name, StringComparison.Ordinal)}", e);
+        }
+    }
+}
