@@ -32,7 +32,7 @@ public sealed record CsvReaderOptions
 /// </summary>
 /// <remarks>
 /// <para>
-/// The first <see cref="DescribeAsync"/> (or read) of a file scans it once: it counts the records, hashes the bytes
+/// The first <see cref="IndexedPartitionReader.DescribeAsync"/> (or read) of a file scans it once: it counts the records, hashes the bytes
 /// (XxHash3) and keeps the byte offset of every <see cref="CsvReaderOptions.IndexStride"/>-th record in a sparse
 /// index, written beside the data as <c>&lt;file&gt;.osidx</c> (in memory only when the directory is not writable)
 /// and reused while the file's length and modification time are unchanged. The scan is lenient: a malformed record
@@ -48,10 +48,9 @@ public sealed record CsvReaderOptions
 /// </para>
 /// <para>Thread-safe; keep one instance per configuration so that its cache of indexes is shared.</para>
 /// </remarks>
-public sealed class CsvPartitionReader : IPartitionReader
+public sealed class CsvPartitionReader : IndexedPartitionReader
 {
     private readonly CsvReaderOptions _options;
-    private readonly RecordIndexStore _indexes;
     private readonly CH.CsvReaderOptions _rangeOptions;
 
     /// <summary>The most bytes of a file that one batch holds.</summary>
@@ -60,6 +59,7 @@ public sealed class CsvPartitionReader : IPartitionReader
     /// <summary>Creates a reader.</summary>
     /// <param name="options">How files are read; <see langword="null"/> for the defaults.</param>
     public CsvPartitionReader(CsvReaderOptions? options = null)
+        : base(FormatKey(options ?? new CsvReaderOptions()))
     {
         _options = options ?? new CsvReaderOptions();
         if (_options.Delimiter is '"' or '\r' or '\n' || _options.Delimiter > 127)
@@ -68,28 +68,17 @@ public sealed class CsvPartitionReader : IPartitionReader
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.IndexStride, 1, nameof(options));
-        var key = $"csv;header={(_options.Header ? 1 : 0)};delimiter={(int)_options.Delimiter};stride={_options.IndexStride}";
-        _indexes = new RecordIndexStore(key, (path, ct) => Scan(path, key, ct));
         _rangeOptions = ParserOptions(header: false, onMalformed: null);
     }
 
     /// <summary>The options of this reader.</summary>
     public CsvReaderOptions Options => _options;
 
-    /// <summary>How many full scans this reader made to build indexes (for metrics and tests).</summary>
-    public long IndexScanCount => _indexes.Scans;
-
-    /// <summary>How many indexes this reader loaded from side files instead of scanning.</summary>
-    public long IndexLoadCount => _indexes.SideFileLoads;
 
     /// <inheritdoc />
-    public ValueTask<PartitionDescription> DescribeAsync(string path, CancellationToken cancellationToken = default)
-        => ReaderCore.DescribeAsync(_indexes, path, cancellationToken);
-
-    /// <inheritdoc />
-    public async ValueTask<RecordBatch> ReadAsync(ShardReadRequest request, CancellationToken cancellationToken = default)
+    public override async ValueTask<RecordBatch> ReadAsync(ShardReadRequest request, CancellationToken cancellationToken = default)
     {
-        var (path, index, count) = await ReaderCore.PrepareAsync(_indexes, request, cancellationToken).ConfigureAwait(false);
+        var (path, index, count) = await ReaderCore.PrepareAsync(Indexes, request, cancellationToken).ConfigureAwait(false);
         var projection = ReaderCore.Project(path, index.Columns, request.Columns, unknownIsError: true);
         var columns = projection is null ? index.Columns : [.. request.Columns!];
         var fields = projection ?? Enumerable.Range(0, index.Columns.Length).ToArray();
@@ -120,7 +109,10 @@ public sealed class CsvPartitionReader : IPartitionReader
     {
     }
 
-    private RecordIndex Scan(string path, string key, CancellationToken cancellationToken)
+    private static string FormatKey(CsvReaderOptions options) =>
+        $"csv;header={(options.Header ? 1 : 0)};delimiter={(int)options.Delimiter};stride={options.IndexStride}";
+
+    private protected override RecordIndex Scan(string path, string key, CancellationToken cancellationToken)
     {
         var stride = _options.IndexStride;
         var stat = FileStat.Of(path);

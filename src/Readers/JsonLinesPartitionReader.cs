@@ -12,47 +12,35 @@ namespace OrleansShards.Readers;
 /// <para>
 /// Without a projection a record is written back as the raw JSON of its line (validated, not re-encoded). With a
 /// projection only the named properties are written, in the order asked for, a missing one as <c>null</c>; when a
-/// property occurs twice in an object, the first occurrence counts. The columns of <see cref="DescribeAsync"/> are
+/// property occurs twice in an object, the first occurrence counts. The columns of <see cref="IndexedPartitionReader.DescribeAsync"/> are
 /// the property names of the first record.
 /// </para>
 /// <para>
-/// The first <see cref="DescribeAsync"/> (or read) of a file scans it once and keeps a sparse index beside it as
+/// The first <see cref="IndexedPartitionReader.DescribeAsync"/> (or read) of a file scans it once and keeps a sparse index beside it as
 /// <c>&lt;file&gt;.osidx</c>, as <see cref="CsvPartitionReader"/> does. The scan only cuts lines; reading a range
 /// validates every record in it and throws <see cref="MalformedRecordException"/> for a line that is not valid
 /// JSON, not valid UTF-8, or not an object.
 /// </para>
 /// <para>Thread-safe; keep one instance so that its cache of indexes is shared.</para>
 /// </remarks>
-public sealed class JsonLinesPartitionReader : IPartitionReader
+public sealed class JsonLinesPartitionReader : IndexedPartitionReader
 {
     private const int ChunkSize = 1 << 18;
-    private readonly RecordIndexStore _indexes;
     private readonly int _stride;
 
     /// <summary>Creates a reader.</summary>
     /// <param name="indexStride">The sparse index keeps the byte offset of every <paramref name="indexStride"/>-th record.</param>
     public JsonLinesPartitionReader(int indexStride = 1024)
+        : base($"jsonl;stride={indexStride}")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(indexStride, 1);
         _stride = indexStride;
-        var key = $"jsonl;stride={indexStride}";
-        _indexes = new RecordIndexStore(key, (path, ct) => Scan(path, key, ct));
     }
 
-    /// <summary>How many full scans this reader made to build indexes (for metrics and tests).</summary>
-    public long IndexScanCount => _indexes.Scans;
-
-    /// <summary>How many indexes this reader loaded from side files instead of scanning.</summary>
-    public long IndexLoadCount => _indexes.SideFileLoads;
-
     /// <inheritdoc />
-    public ValueTask<PartitionDescription> DescribeAsync(string path, CancellationToken cancellationToken = default)
-        => ReaderCore.DescribeAsync(_indexes, path, cancellationToken);
-
-    /// <inheritdoc />
-    public async ValueTask<RecordBatch> ReadAsync(ShardReadRequest request, CancellationToken cancellationToken = default)
+    public override async ValueTask<RecordBatch> ReadAsync(ShardReadRequest request, CancellationToken cancellationToken = default)
     {
-        var (path, index, count) = await ReaderCore.PrepareAsync(_indexes, request, cancellationToken).ConfigureAwait(false);
+        var (path, index, count) = await ReaderCore.PrepareAsync(Indexes, request, cancellationToken).ConfigureAwait(false);
         string[]? columns = null;
         byte[][]? names = null;
         if (request.Columns is not null)
@@ -77,7 +65,7 @@ public sealed class JsonLinesPartitionReader : IPartitionReader
     /// <summary>Whether a line holds only JSON whitespace.</summary>
     private static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;
 
-    private RecordIndex Scan(string path, string key, CancellationToken cancellationToken)
+    private protected override RecordIndex Scan(string path, string key, CancellationToken cancellationToken)
     {
         var stat = FileStat.Of(path);
         using var file = ReaderCore.OpenRead(path);

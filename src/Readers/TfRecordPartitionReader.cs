@@ -11,7 +11,7 @@ namespace OrleansShards.Readers;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The first <see cref="DescribeAsync"/> (or read) of a file walks its record headers once, checking every length CRC,
+/// The first <see cref="IndexedPartitionReader.DescribeAsync"/> (or read) of a file walks its record headers once, checking every length CRC,
 /// and keeps a sparse index beside it as <c>&lt;file&gt;.osidx</c> (the byte offset of every
 /// <c>indexStride</c>-th record, the fingerprint and the columns), as the CSV and JSON Lines readers do. A shard then
 /// seeks straight to the index entry at or before its first record and hops over at most <c>indexStride - 1</c>
@@ -30,12 +30,12 @@ namespace OrleansShards.Readers;
 /// numbers, floats JSON numbers (NaN and infinities as the strings <c>"NaN"</c>, <c>"Infinity"</c>,
 /// <c>"-Infinity"</c>), bytes a string when they are valid UTF-8 and base64 otherwise; a feature without a list is
 /// null. Any other record, an empty one included, is one column <c>bytes</c> holding its data in base64. The columns of
-/// <see cref="DescribeAsync"/> are those of the first record. A projection writes the named columns in its order, a
+/// <see cref="IndexedPartitionReader.DescribeAsync"/> are those of the first record. A projection writes the named columns in its order, a
 /// missing one as null.
 /// </para>
 /// <para>Thread-safe; keep one instance so that its cache of indexes is shared.</para>
 /// </remarks>
-public sealed class TfRecordPartitionReader : IPartitionReader
+public sealed class TfRecordPartitionReader : IndexedPartitionReader
 {
     private const int HeaderSize = 12;
     private const int FramingSize = 16;
@@ -46,34 +46,23 @@ public sealed class TfRecordPartitionReader : IPartitionReader
     /// <summary>The first record is decoded for the columns only up to this size.</summary>
     private const long MaxColumnProbe = 64L << 20;
 
-    private readonly RecordIndexStore _indexes;
     private readonly int _stride;
 
     /// <summary>Creates a reader.</summary>
     /// <param name="indexStride">The sparse index keeps the byte offset of every <paramref name="indexStride"/>-th record.</param>
     public TfRecordPartitionReader(int indexStride = 1024)
+        : base($"tfrecord;stride={indexStride}")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(indexStride, 1);
         _stride = indexStride;
-        var key = $"tfrecord;stride={indexStride}";
-        _indexes = new RecordIndexStore(key, (path, ct) => Scan(path, key, ct));
     }
 
-    /// <summary>How many full scans this reader made to build indexes (for metrics and tests).</summary>
-    public long IndexScanCount => _indexes.Scans;
-
-    /// <summary>How many indexes this reader loaded from side files instead of scanning.</summary>
-    public long IndexLoadCount => _indexes.SideFileLoads;
+    /// <inheritdoc />
 
     /// <inheritdoc />
-    /// <exception cref="MalformedRecordException">A record's length fails its CRC check, so the records after it cannot be found.</exception>
-    public ValueTask<PartitionDescription> DescribeAsync(string path, CancellationToken cancellationToken = default)
-        => ReaderCore.DescribeAsync(_indexes, path, cancellationToken);
-
-    /// <inheritdoc />
-    public async ValueTask<RecordBatch> ReadAsync(ShardReadRequest request, CancellationToken cancellationToken = default)
+    public override async ValueTask<RecordBatch> ReadAsync(ShardReadRequest request, CancellationToken cancellationToken = default)
     {
-        var (path, index, count) = await ReaderCore.PrepareAsync(_indexes, request, cancellationToken).ConfigureAwait(false);
+        var (path, index, count) = await ReaderCore.PrepareAsync(Indexes, request, cancellationToken).ConfigureAwait(false);
         string[]? columns = null;
         if (request.Columns is not null)
         {
@@ -98,7 +87,7 @@ public sealed class TfRecordPartitionReader : IPartitionReader
             ? $"the file is truncated: the record needs {FramingSize}+{l} bytes from byte offset {offset}, and the file ends at byte {fileLength}"
             : $"the file is truncated: it ends at byte {fileLength}, inside the record's {HeaderSize}-byte header");
 
-    private RecordIndex Scan(string path, string key, CancellationToken cancellationToken)
+    private protected override RecordIndex Scan(string path, string key, CancellationToken cancellationToken)
     {
         var stat = FileStat.Of(path);
         using var handle = Open(path);
