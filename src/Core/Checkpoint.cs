@@ -128,8 +128,29 @@ public sealed record CheckpointSource
     /// <summary>SQL kinds: the key column.</summary>
     [Id(6)] public string? KeyColumn { get; init; }
 
-    /// <summary>postgres: the <em>name</em> of the operator's connection (never its connection string or secret).</summary>
+    /// <summary>postgres and object kinds: the <em>name</em> of the operator's connection (never its connection string or secret).</summary>
     [Id(7)] public string? Connection { get; init; }
+
+    /// <summary>s3: the bucket.</summary>
+    [Id(8)] public string? Bucket { get; init; }
+
+    /// <summary>azureblob: the container.</summary>
+    [Id(9)] public string? Container { get; init; }
+
+    /// <summary>Object kinds: the key prefix.</summary>
+    [Id(10)] public string? Prefix { get; init; }
+
+    /// <summary>Object kinds: the transformer.</summary>
+    [Id(11)] public string? Transformer { get; init; }
+
+    /// <summary>Object kinds: the distribution strategy.</summary>
+    [Id(12)] public string? Distribution { get; init; }
+
+    /// <summary>Object kinds: the number of partitions of the hash distribution.</summary>
+    [Id(13)] public int? Partitions { get; init; }
+
+    /// <summary>Object kinds: the pattern of the pattern distribution.</summary>
+    [Id(14)] public string? PartitionPattern { get; init; }
 }
 
 /// <summary>A source file (a partition) as the job pinned it.</summary>

@@ -113,22 +113,19 @@ public sealed partial class JobGrain
     {
         var reader = readers.For(source);
         var pinned = new List<PinnedFile>(files.Count);
+        // A file is found again by its path under this server's roots; other partitions (tables,
+        // groups of objects) are resolved from the spec as at creation and matched by position.
+        var resolvedBySpec = JobSpec.FileKinds.Contains(source.Kind.ToLowerInvariant()) ? null : await readers.ResolvePartitionsAsync(source);
+        if (resolvedBySpec is not null && resolvedBySpec.Count != files.Count)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "files", string.Create(CultureInfo.InvariantCulture, $"the source has {resolvedBySpec.Count} partitions here, the checkpoint {files.Count}"));
+        }
+
         for (var i = 0; i < files.Count; i++)
         {
             var expected = files[i];
             var field = string.Create(CultureInfo.InvariantCulture, $"files[{i}]");
-            string path;
-            try
-            {
-                var resolved = await readers.ResolvePartitionsAsync(source with { Paths = [expected.Path!] });
-                path = resolved.Count == 1
-                    ? resolved[0]
-                    : throw new ShardsException(ShardsErrorKind.Invalid, field + ".path", $"{field}.path '{expected.Path}' names {resolved.Count} files here, not one");
-            }
-            catch (ShardsException e) when (e.Field == "source.paths")
-            {
-                throw new ShardsException(ShardsErrorKind.Invalid, field + ".path", $"{field}.path '{expected.Path}' cannot be read here: {e.Message}");
-            }
+            var path = resolvedBySpec?[i] ?? await ResolveFile(source, expected, field);
 
             Readers.PartitionDescription description;
             try
@@ -167,6 +164,21 @@ public sealed partial class JobGrain
         }
 
         return pinned;
+    }
+
+    private async Task<string> ResolveFile(SourceSpec source, CheckpointFile expected, string field)
+    {
+        try
+        {
+            var resolved = await readers.ResolvePartitionsAsync(source with { Paths = [expected.Path!] });
+            return resolved.Count == 1
+                ? resolved[0]
+                : throw new ShardsException(ShardsErrorKind.Invalid, field + ".path", $"{field}.path '{expected.Path}' names {resolved.Count} files here, not one");
+        }
+        catch (ShardsException e) when (e.Field == "source.paths")
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, field + ".path", $"{field}.path '{expected.Path}' cannot be read here: {e.Message}");
+        }
     }
 
     private async Task AdoptSplitters(SourceSpec source)
