@@ -30,8 +30,10 @@ public sealed class WorkerGrain(TaskRecordReader records, TimeProvider time) : G
         var job = GrainFactory.GetGrain<IJobGrain>(jobId);
         if (_lease is not null && _jobId != jobId)
         {
-            await job.Release(WorkerId, [_lease.LeaseId]);
+            // The caller moved on to another job: the lease of the previous one goes back to its queue.
+            await GrainFactory.GetGrain<IJobGrain>(_jobId!).Release(WorkerId, [_lease.LeaseId]);
             _lease = null;
+            _nextOffset = null;
         }
 
         _jobId = jobId;

@@ -156,6 +156,26 @@ public sealed class JobClusterTests : IDisposable
     }
 
     [Fact]
+    public async Task A_thin_worker_moving_to_another_job_releases_its_lease_of_the_first()
+    {
+        _data.WriteCsv("part-{0}.csv", 4_000, 1);
+        await using var cluster = await ShardsCluster.StartAsync(_data, silos: 1);
+        var first = cluster.Client.GetGrain<IJobGrain>("first");
+        var second = cluster.Client.GetGrain<IJobGrain>("second");
+        await first.Create(Spec("first", shardSize: 1_000, epochs: 1));
+        await second.Create(Spec("second", shardSize: 1_000, epochs: 1));
+        var worker = cluster.Client.GetGrain<IWorkerGrain>("mover");
+
+        var batch = await worker.Next("first", 10);
+        Assert.Equal(10, batch.Count);
+        Assert.Equal(1, (await first.GetStatus()).Shards.Doing);
+        Assert.Equal(10, (await worker.Next("second", 10)).Count);
+        var left = await first.GetStatus();
+        Assert.Equal((0L, 4L), (left.Shards.Doing, left.Shards.Todo));
+        Assert.Equal(1, (await second.GetStatus()).Shards.Doing);
+    }
+
+    [Fact]
     public async Task Create_is_idempotent_for_the_same_spec_and_refuses_another()
     {
         _data.WriteCsv("part-{0}.csv", 1_000, 1);
