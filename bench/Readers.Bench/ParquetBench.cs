@@ -86,15 +86,15 @@ internal static class ParquetBench
         }
 
         string[] two = ["id", "score"];
-        await Measure("(a) raw read, FileStream 1 MiB", _ => Task.FromResult(RawRead(path)));
+        await Measure("(a) raw read, FileStream 1 MiB", _ => Task.FromResult(Shared.RawRead(path)));
         await Measure("(b) bare Parquet.Net: every row group, every column (raw API)", _ => BareAsync(path, null, typed: false));
         await Measure("(b') bare Parquet.Net: typed ReadAsync into arrays", _ => BareAsync(path, null, typed: true));
-        await Measure("(c) ours: shards of 10,000 + WriteRecord every row", r => OursAsync(r, d, 10_000, write: true, null));
-        await Measure("(c') ours: shards of 10,000, batch only (no JSON)", r => OursAsync(r, d, 10_000, write: false, null));
-        await Measure("(d) ours: shards of 100,000 + WriteRecord every row", r => OursAsync(r, d, 100_000, write: true, null));
-        await Measure("(d') ours: shards of 100,000, batch only (no JSON)", r => OursAsync(r, d, 100_000, write: false, null));
+        await Measure("(c) ours: shards of 10,000 + WriteRecord every row", r => Shared.ReadShardsAsync(r, d, 10_000, write: true, null, bufferBytes: 1 << 24));
+        await Measure("(c') ours: shards of 10,000, batch only (no JSON)", r => Shared.ReadShardsAsync(r, d, 10_000, write: false, null, bufferBytes: 1 << 24));
+        await Measure("(d) ours: shards of 100,000 + WriteRecord every row", r => Shared.ReadShardsAsync(r, d, 100_000, write: true, null, bufferBytes: 1 << 24));
+        await Measure("(d') ours: shards of 100,000, batch only (no JSON)", r => Shared.ReadShardsAsync(r, d, 100_000, write: false, null, bufferBytes: 1 << 24));
         await Measure("(e) bare: columns id, score only (raw API)", _ => BareAsync(path, two, typed: false));
-        await Measure("(f) ours: columns id, score, shards of 10,000 + WriteRecord", r => OursAsync(r, d, 10_000, write: true, two));
+        await Measure("(f) ours: columns id, score, shards of 10,000 + WriteRecord", r => Shared.ReadShardsAsync(r, d, 10_000, write: true, two, bufferBytes: 1 << 24));
 
         Console.WriteLine();
         Console.WriteLine($"{"what",-66} {"median s",9} {"M rows/s",9} {"MB/s",8}");
@@ -112,19 +112,6 @@ internal static class ParquetBench
         return 0;
     }
 
-    private static long RawRead(string path)
-    {
-        var buffer = new byte[1 << 20];
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        long total = 0;
-        int n;
-        while ((n = fs.Read(buffer, 0, buffer.Length)) > 0)
-        {
-            total += n;
-        }
-
-        return total;
-    }
 
     /// <summary>The library alone: every row group, the columns, decoded and let go.</summary>
     private static async Task<long> BareAsync(string path, string[]? columns, bool typed)
@@ -191,33 +178,6 @@ internal static class ParquetBench
         return sum == 0 ? -1 : 1;
     }
 
-    private static async Task<long> OursAsync(IPartitionReader reader, PartitionDescription d, int shard, bool write, IReadOnlyList<string>? columns)
-    {
-        var output = new ArrayBufferWriter<byte>(1 << 24);
-        await using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
-        long sum = 0;
-        for (long s = 0; s < d.RecordCount; s += shard)
-        {
-            using var batch = await reader.ReadAsync(new ShardReadRequest(d.Path, d.Fingerprint, s, Math.Min(d.RecordCount, s + shard), columns));
-            sum += batch.Count;
-            if (write)
-            {
-                output.ResetWrittenCount();
-                writer.Reset(output);
-                writer.WriteStartArray();
-                for (var r = 0; r < batch.Count; r++)
-                {
-                    batch.WriteRecord(writer, r);
-                }
-
-                writer.WriteEndArray();
-                writer.Flush();
-                sum += output.WrittenCount;
-            }
-        }
-
-        return sum;
-    }
 
     private static async Task GenerateAsync(string path, int rows, int group)
     {

@@ -6,6 +6,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using OrleansShards.Readers;
+using OrleansShards.Readers.Bench;
 using CH = CsvHelper;
 
 // Other formats have their own benchmark classes, chosen by the first argument.
@@ -86,7 +87,7 @@ void Measure(string name, long bytes, Func<long> body)
     results.Add((name, times[times.Count / 2], bytes, rows));
 }
 
-Measure("csv   (a) raw read, FileStream 1 MiB", csvBytes, () => RawRead(csvPath));
+Measure("csv   (a) raw read, FileStream 1 MiB", csvBytes, () => Shared.RawRead(csvPath));
 Measure("csv   (b) CsvHelper 34 UTF-8: Read + GetSpan every field", csvBytes, () => CsvHelperBare(csvPath, parse: false));
 if (Environment.GetEnvironmentVariable("BENCH_CB") == "1")
 {
@@ -96,14 +97,14 @@ if (Environment.GetEnvironmentVariable("BENCH_CB") == "1")
 Measure("csv   (b') CsvHelper 34 UTF-8: Read + Parse<T> typed", csvBytes, () => CsvHelperBare(csvPath, parse: true));
 Measure("csv   (b-mem) CsvHelper over the file's bytes in memory", csvBytes, () => CsvHelperInMemory(csvPath));
 Measure("csv   (b'') CsvHelper + Utf8JsonWriter, the same JSON", csvBytes, () => CsvHelperJson(csvPath, shard));
-Measure("csv   (c) ours: ReadAsync shards + WriteRecord every row", csvBytes, () => Ours(csvReader, csvDesc, shard, write: true));
-Measure("csv   (c') ours: ReadAsync shards only (batch built)", csvBytes, () => Ours(csvReader, csvDesc, shard, write: false));
+Measure("csv   (c) ours: ReadAsync shards + WriteRecord every row", csvBytes, () => Shared.ReadShardsAsync(csvReader, csvDesc, shard, write: true).GetAwaiter().GetResult());
+Measure("csv   (c') ours: ReadAsync shards only (batch built)", csvBytes, () => Shared.ReadShardsAsync(csvReader, csvDesc, shard, write: false).GetAwaiter().GetResult());
 Measure("csv   (c'') ours: shards + GetText every value", csvBytes, () => OursGetText(csvReader, csvDesc, shard));
 Measure("csv   (d) Sylvan.Data.Csv 1.4.4: Read + GetFieldSpan", csvBytes, () => Sylvan(csvPath));
-Measure("jsonl (a) raw read, FileStream 1 MiB", jsonlBytes, () => RawRead(jsonlPath));
+Measure("jsonl (a) raw read, FileStream 1 MiB", jsonlBytes, () => Shared.RawRead(jsonlPath));
 Measure("jsonl (b) Utf8JsonReader: every token of every line", jsonlBytes, () => JsonBare(jsonlPath));
-Measure("jsonl (c) ours: ReadAsync shards + WriteRecord every row", jsonlBytes, () => Ours(jsonlReader, jsonlDesc, shard, write: true));
-Measure("jsonl (c') ours: shards, projection of 3 columns + WriteRecord", jsonlBytes, () => Ours(jsonlReader, jsonlDesc, shard, write: true, columns: ["id", "name", "score"]));
+Measure("jsonl (c) ours: ReadAsync shards + WriteRecord every row", jsonlBytes, () => Shared.ReadShardsAsync(jsonlReader, jsonlDesc, shard, write: true).GetAwaiter().GetResult());
+Measure("jsonl (c') ours: shards, projection of 3 columns + WriteRecord", jsonlBytes, () => Shared.ReadShardsAsync(jsonlReader, jsonlDesc, shard, write: true, columns: ["id", "name", "score"]).GetAwaiter().GetResult());
 
 Console.WriteLine();
 Console.WriteLine($"{"what",-62} {"median s",9} {"M rows/s",9} {"MB/s",8}");
@@ -117,26 +118,13 @@ Console.WriteLine();
 Console.WriteLine($"ratio csv   (c)/(b)  = {Time("csv   (b) ") / Time("csv   (c) "):F2}   (c')/(b) = {Time("csv   (b) ") / Time("csv   (c') "):F2}   (c)/(b') = {Time("csv   (b') ") / Time("csv   (c) "):F2}   (target >= 0.70)");
 Console.WriteLine($"ratio csv   (c)/(b'') = {Time("csv   (b'') ") / Time("csv   (c) "):F2}   (like for like: both parse and write the same JSON)");
 Console.WriteLine($"ratio csv   (c')/(b-mem) = {Time("csv   (b-mem) ") / Time("csv   (c') "):F2}   (batch only, against the parser over bytes in memory, as ours uses it)");
-var oursJson = Ours(csvReader, csvDesc, shard, write: true);
+var oursJson = Shared.ReadShardsAsync(csvReader, csvDesc, shard, write: true).GetAwaiter().GetResult();
 var bareJson = CsvHelperJson(csvPath, shard);
 Console.WriteLine($"same JSON: (c) and (b'') wrote {oursJson - rows:N0} and {bareJson - rows:N0} bytes{(oursJson == bareJson ? "" : "  MISMATCH")}");
 Console.WriteLine($"ratio jsonl (c)/(b)  = {Time("jsonl (b) ") / Time("jsonl (c) "):F2}");
 Console.WriteLine($"ratio csv   (d)/(b)  = {Time("csv   (b) ") / Time("csv   (d) "):F2}   (Sylvan against CsvHelper)");
 return 0;
 
-static long RawRead(string path)
-{
-    var buffer = new byte[1 << 20];
-    using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-    long total = 0;
-    int n;
-    while ((n = fs.Read(buffer, 0, buffer.Length)) > 0)
-    {
-        total += n;
-    }
-
-    return total;
-}
 
 static long CsvHelperBare(string path, bool parse, bool callback = false)
 {
@@ -182,7 +170,7 @@ static long CsvHelperInMemory(string path)
 }
 
 // The JSON that our reader's WriteRecord gives (every value a string, the same escaping), written straight from the
-// parser with Utf8JsonWriter: shards of `shard` records into one reused buffer, as Ours does.
+// parser with Utf8JsonWriter: shards of `shard` records into one reused buffer, as Shared.ReadShardsAsync does.
 static long CsvHelperJson(string path, int shard)
 {
     using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
@@ -280,34 +268,6 @@ static long JsonBare(string path)
     }
 }
 
-static long Ours(IPartitionReader reader, PartitionDescription d, int shard, bool write, IReadOnlyList<string>? columns = null)
-{
-    var output = new ArrayBufferWriter<byte>(1 << 22);
-    using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
-    long sum = 0;
-    for (long s = 0; s < d.RecordCount; s += shard)
-    {
-        var request = new ShardReadRequest(d.Path, d.Fingerprint, s, Math.Min(d.RecordCount, s + shard), columns);
-        using var batch = reader.ReadAsync(request).AsTask().GetAwaiter().GetResult();
-        sum += batch.Count;
-        if (write)
-        {
-            output.ResetWrittenCount();
-            writer.Reset(output);
-            writer.WriteStartArray();
-            for (var r = 0; r < batch.Count; r++)
-            {
-                batch.WriteRecord(writer, r);
-            }
-
-            writer.WriteEndArray();
-            writer.Flush();
-            sum += output.WrittenCount;
-        }
-    }
-
-    return sum;
-}
 
 static long OursGetText(IPartitionReader reader, PartitionDescription d, int shard)
 {

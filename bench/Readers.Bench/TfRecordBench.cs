@@ -86,12 +86,12 @@ internal static class TfRecordBench
                 rows.Add((size, name, times[times.Count / 2], bytes, records));
             }
 
-            Measure("(a) raw sequential read, 1 MiB buffer", () => RawRead(path));
+            Measure("(a) raw sequential read, 1 MiB buffer", () => Shared.RawRead(path));
             Measure("(b) bare CRC32C pass over the same bytes", () => BareCrc(path));
-            Measure("(c) ours: ReadAsync shards, raw records, both CRCs", () => Ours(reader, description, shard, write: false));
+            Measure("(c) ours: ReadAsync shards, raw records, both CRCs", () => Shared.ReadShardsAsync(reader, description, shard, write: false).GetAwaiter().GetResult());
             if (json)
             {
-                Measure("(d) ours: (c) + WriteRecord every record (base64 JSON)", () => Ours(reader, description, shard, write: true));
+                Measure("(d) ours: (c) + WriteRecord every record (base64 JSON)", () => Shared.ReadShardsAsync(reader, description, shard, write: true).GetAwaiter().GetResult());
             }
 
             double Seconds(string prefix) => rows.Last(r => r.Size == size && r.Name.StartsWith(prefix, StringComparison.Ordinal)).Seconds;
@@ -128,19 +128,6 @@ internal static class TfRecordBench
         }
     }
 
-    private static long RawRead(string path)
-    {
-        var buffer = new byte[1 << 20];
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        long total = 0;
-        int n;
-        while ((n = fs.Read(buffer, 0, buffer.Length)) > 0)
-        {
-            total += n;
-        }
-
-        return total;
-    }
 
     /// <summary>One CRC32C over every byte of the file, eight bytes per <see cref="BitOperations.Crc32C(uint, ulong)"/>.</summary>
     private static long BareCrc(string path)
@@ -176,31 +163,4 @@ internal static class TfRecordBench
         return crc;
     }
 
-    private static long Ours(TfRecordPartitionReader reader, PartitionDescription d, int shard, bool write)
-    {
-        var output = new ArrayBufferWriter<byte>(1 << 22);
-        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
-        long sum = 0;
-        for (long s = 0; s < d.RecordCount; s += shard)
-        {
-            using var batch = reader.ReadAsync(new ShardReadRequest(d.Path, d.Fingerprint, s, Math.Min(d.RecordCount, s + shard))).AsTask().GetAwaiter().GetResult();
-            sum += batch.Count;
-            if (write)
-            {
-                output.ResetWrittenCount();
-                writer.Reset(output);
-                writer.WriteStartArray();
-                for (var r = 0; r < batch.Count; r++)
-                {
-                    batch.WriteRecord(writer, r);
-                }
-
-                writer.WriteEndArray();
-                writer.Flush();
-                sum += output.WrittenCount;
-            }
-        }
-
-        return sum;
-    }
 }
