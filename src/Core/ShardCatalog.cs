@@ -35,12 +35,6 @@ public sealed class ShardCatalog
     /// <summary>The records per shard (the last shard of a partition may hold fewer).</summary>
     public long ShardSize => _shardSize;
 
-    /// <summary>The total number of records.</summary>
-    public long RecordCount => _recordCounts.Sum();
-
-    /// <summary>The number of records of <paramref name="partition"/>.</summary>
-    public long RecordsOf(int partition) => _recordCounts[partition];
-
     /// <summary>The number of shards of <paramref name="partition"/>.</summary>
     public long ShardsOf(int partition) => _firstShard[partition + 1] - _firstShard[partition];
 

@@ -105,9 +105,6 @@ public sealed class TaskBook
     /// <summary>The persisted state; changed in place by every call that changes the book.</summary>
     public TaskBookState State => _state;
 
-    /// <summary>The shard catalogue.</summary>
-    public ShardCatalog Catalog => _catalog;
-
     /// <summary>The current epoch.</summary>
     public int Epoch => _state.Epoch;
 
@@ -334,13 +331,6 @@ public sealed class TaskBook
 
         return expired.Count;
     }
-
-    /// <summary>The lease in flight with this id, if any.</summary>
-    public GrantedLease? FindLease(string leaseId) =>
-        _state.InFlight.TryGetValue(leaseId, out var lease) ? Granted(lease) : null;
-
-    /// <summary>Every lease in flight.</summary>
-    public IEnumerable<GrantedLease> LeasesInFlight => _state.InFlight.Values.Select(Granted);
 
     /// <summary>Whether <paramref name="taskId"/> names a shard of an epoch that has begun.</summary>
     public bool TryResolveTask(string taskId, out int epoch, out long shard, out ShardRange range)

@@ -217,6 +217,4 @@ public static class ShardsServer
         var address = app.Urls.FirstOrDefault() ?? throw new InvalidOperationException("the server listens on no address");
         return new Uri(address.Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal));
     }
-
-    internal static ShardsOptions Options(this IServiceProvider services) => services.GetRequiredService<IOptions<ShardsOptions>>().Value;
 }
