@@ -60,6 +60,13 @@ public sealed class SourceConnectionsOptions
 /// </summary>
 public static class SecretReference
 {
+    /// <summary>Whether <paramref name="value"/> is a reference (<c>env:</c> or <c>file:</c>) rather than a literal.</summary>
+    public static bool IsReference(string value) =>
+        value.StartsWith("env:", StringComparison.Ordinal) || value.StartsWith("file:", StringComparison.Ordinal);
+
+    /// <summary>A value that may be given literally (it is not secret on its own) or as a reference.</summary>
+    public static string ResolveOrLiteral(string value, string place) => IsReference(value) ? Resolve(value, place) : value;
+
     /// <summary>The value <paramref name="reference"/> points at.</summary>
     /// <exception cref="InvalidOperationException">The reference is malformed or points at nothing; the message names the reference, never a value.</exception>
     public static string Resolve(string reference, string place)

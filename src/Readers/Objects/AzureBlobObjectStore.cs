@@ -37,7 +37,7 @@ public sealed class AzureBlobObjectStore : IObjectStore
         }
         else if (!string.IsNullOrWhiteSpace(connection.ServiceUrl) && !string.IsNullOrWhiteSpace(connection.AccessKey) && !string.IsNullOrWhiteSpace(connection.Secret))
         {
-            var account = S3ObjectStore.IsReference(connection.AccessKey) ? SecretReference.Resolve(connection.AccessKey, place) : connection.AccessKey;
+            var account = SecretReference.ResolveOrLiteral(connection.AccessKey, place);
             _client = new BlobServiceClient(new Uri(connection.ServiceUrl), new StorageSharedKeyCredential(account, SecretReference.Resolve(connection.Secret, place)), options);
         }
         else

@@ -30,7 +30,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             throw new InvalidOperationException($"{place}: an s3 connection needs AccessKey and Secret (a reference, env:NAME or file:PATH)");
         }
 
-        var accessKey = IsReference(connection.AccessKey) ? SecretReference.Resolve(connection.AccessKey, place) : connection.AccessKey;
+        var accessKey = SecretReference.ResolveOrLiteral(connection.AccessKey, place);
         var secret = SecretReference.Resolve(connection.Secret, place);
         var region = string.IsNullOrWhiteSpace(connection.Region) ? "us-east-1" : connection.Region;
         var config = new AmazonS3Config
@@ -52,9 +52,6 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
 
         _client = new AmazonS3Client(new BasicAWSCredentials(accessKey, secret), config);
     }
-
-    internal static bool IsReference(string value) =>
-        value.StartsWith("env:", StringComparison.Ordinal) || value.StartsWith("file:", StringComparison.Ordinal);
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string container, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
