@@ -1,0 +1,147 @@
+namespace OrleansShards.Core;
+
+/// <summary>
+/// The built-in partitioned log: topics of N partitions whose records get dense 64-bit offsets,
+/// appended durably and read back from any retained offset. Grains, the stream provider and the
+/// HTTP API reach the log only through this contract; the silo wires in an implementation
+/// (SQLite by default, PostgreSQL) from the providers.
+/// </summary>
+/// <remarks>
+/// Implementations are safe for concurrent use. The append for a topic partition is serialized
+/// by its log grain in the normal flow, but an implementation must still assign offsets atomically
+/// (two concurrent appends never share an offset, and offsets have no gaps).
+/// </remarks>
+public interface ILogStore
+{
+    /// <summary>
+    /// Creates <paramref name="topic"/> with <paramref name="partitions"/> partitions. Creating a
+    /// topic that exists with the same number of partitions returns it unchanged; with another
+    /// number it throws <see cref="LogStoreException"/> of kind <see cref="LogStoreErrorKind.Conflict"/>.
+    /// </summary>
+    ValueTask<TopicDescription> CreateTopicAsync(string topic, int partitions, CancellationToken cancellationToken = default);
+
+    /// <summary>Grows <paramref name="topic"/> to <paramref name="partitions"/> partitions (never shrinks it).</summary>
+    ValueTask<TopicDescription> AddPartitionsAsync(string topic, int partitions, CancellationToken cancellationToken = default);
+
+    /// <summary>The topic, or <see langword="null"/> when it does not exist.</summary>
+    ValueTask<TopicDescription?> GetTopicAsync(string topic, CancellationToken cancellationToken = default);
+
+    /// <summary>Every topic, ordered by name.</summary>
+    ValueTask<IReadOnlyList<TopicDescription>> ListTopicsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the topic and all its records; false when it did not exist.</summary>
+    ValueTask<bool> DeleteTopicAsync(string topic, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends <paramref name="records"/> (each one UTF-8 JSON value) to a partition in one
+    /// transaction and returns once they are durable. Offsets are consecutive, starting at the
+    /// partition's high-water mark before the call.
+    /// </summary>
+    ValueTask<AppendResult> AppendAsync(string topic, int partition, IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads up to <paramref name="maxRecords"/> records from <paramref name="fromOffset"/> in
+    /// offset order. Reading at or past the high-water mark gives no records. Reading below the
+    /// first retained offset throws <see cref="LogTruncatedException"/>: records are never skipped silently.
+    /// </summary>
+    ValueTask<LogReadResult> ReadAsync(string topic, int partition, long fromOffset, int maxRecords, CancellationToken cancellationToken = default);
+
+    /// <summary>The first retained offset and the high-water mark (next offset to be written) of a partition.</summary>
+    ValueTask<PartitionBounds> GetBoundsAsync(string topic, int partition, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The first offset whose record was appended at or after <paramref name="time"/>, or the
+    /// high-water mark when none was. Retention by age uses it.
+    /// </summary>
+    ValueTask<long> FindOffsetAsync(string topic, int partition, DateTimeOffset time, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes the records below <paramref name="beforeOffset"/> (clamped to the high-water mark)
+    /// and returns the new first retained offset. Offsets are never reused.
+    /// </summary>
+    ValueTask<long> TruncateAsync(string topic, int partition, long beforeOffset, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Completes when the partition's high-water mark is above <paramref name="afterOffset"/>
+    /// (true) or after <paramref name="timeout"/> (false). Appends made through this store instance
+    /// wake waiters at once; appends by other processes are seen by polling within the timeout.
+    /// </summary>
+    ValueTask<bool> WaitForAppendAsync(string topic, int partition, long afterOffset, TimeSpan timeout, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A topic of the built-in log.</summary>
+/// <param name="Name">The topic name.</param>
+/// <param name="Partitions">The number of partitions, numbered from 0.</param>
+/// <param name="CreatedAt">When the topic was created.</param>
+[GenerateSerializer, Immutable]
+public sealed record TopicDescription([property: Id(0)] string Name, [property: Id(1)] int Partitions, [property: Id(2)] DateTimeOffset CreatedAt);
+
+/// <summary>The offsets given to an append: <c>[FirstOffset, NextOffset)</c>.</summary>
+/// <param name="FirstOffset">The offset of the first appended record.</param>
+/// <param name="NextOffset">One past the last appended record: the new high-water mark.</param>
+[GenerateSerializer, Immutable]
+public readonly record struct AppendResult([property: Id(0)] long FirstOffset, [property: Id(1)] long NextOffset);
+
+/// <summary>The retained range of a partition: <c>[FirstRetained, HighWatermark)</c>.</summary>
+/// <param name="FirstRetained">The lowest offset still readable.</param>
+/// <param name="HighWatermark">The offset the next append gets.</param>
+[GenerateSerializer, Immutable]
+public readonly record struct PartitionBounds([property: Id(0)] long FirstRetained, [property: Id(1)] long HighWatermark);
+
+/// <summary>One record of the log.</summary>
+/// <param name="Offset">Its offset in the partition.</param>
+/// <param name="Value">Its UTF-8 JSON value.</param>
+/// <param name="AppendedAt">When it was appended.</param>
+[GenerateSerializer, Immutable]
+public readonly record struct LogRecord([property: Id(0)] long Offset, [property: Id(1)] ReadOnlyMemory<byte> Value, [property: Id(2)] DateTimeOffset AppendedAt);
+
+/// <summary>Records read from a partition, with the partition's bounds at the time of the read.</summary>
+/// <param name="Records">The records, in offset order, without gaps.</param>
+/// <param name="Bounds">The partition's retained range when it was read.</param>
+[GenerateSerializer, Immutable]
+public sealed record LogReadResult([property: Id(0)] IReadOnlyList<LogRecord> Records, [property: Id(1)] PartitionBounds Bounds)
+{
+    /// <summary>The offset to read next: one past the last record, or the requested offset when none was read.</summary>
+    public long NextOffset(long fromOffset) => Records.Count == 0 ? fromOffset : Records[^1].Offset + 1;
+}
+
+/// <summary>Why a log store operation was refused.</summary>
+public enum LogStoreErrorKind
+{
+    /// <summary>The topic or partition does not exist.</summary>
+    NotFound,
+
+    /// <summary>The request contradicts what exists (a topic created again with another partition count).</summary>
+    Conflict,
+
+    /// <summary>The request itself is wrong (an empty name, a negative offset, no partitions).</summary>
+    Invalid,
+}
+
+/// <summary>A refused log store operation; the message names the topic, partition or value and the reason.</summary>
+[GenerateSerializer]
+public class LogStoreException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public LogStoreException(LogStoreErrorKind kind, string message) : base(message) => Kind = kind;
+
+    /// <summary>Why the operation was refused.</summary>
+    [Id(0)]
+    public LogStoreErrorKind Kind { get; }
+}
+
+/// <summary>A read below the first retained offset: the records asked for were removed by retention.</summary>
+[GenerateSerializer]
+public sealed class LogTruncatedException : LogStoreException
+{
+    /// <summary>Creates the exception.</summary>
+    public LogTruncatedException(string topic, int partition, long requested, long firstRetained)
+        : base(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: offset {requested} is below the first retained offset {firstRetained}")
+    {
+        FirstRetained = firstRetained;
+    }
+
+    /// <summary>The lowest offset that can still be read.</summary>
+    [Id(0)]
+    public long FirstRetained { get; }
+}
