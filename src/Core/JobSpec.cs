@@ -54,6 +54,9 @@ public sealed record SourceSpec
 
     /// <summary>topic: the topic of the built-in log.</summary>
     [Id(15)] public string? Topic { get; init; }
+
+    /// <summary>redisstreams: the stream keys, one partition each, in partition order.</summary>
+    [Id(16)] public IReadOnlyList<string>? Keys { get; init; }
 }
 
 /// <summary>What a client asks for when it creates a job.</summary>
@@ -78,8 +81,14 @@ public sealed record JobSpec
     /// <summary>The transformers that turn an object's bytes into records.</summary>
     public static readonly IReadOnlyList<string> Transformers = ["csv", "jsonl", "tfrecord", "raw"];
 
+    /// <summary>Live partitioned logs, split as records arrive: the built-in log's topics and Redis Streams.</summary>
+    public static readonly IReadOnlyList<string> LiveKinds = ["topic", "redisstreams"];
+
     /// <summary>The source kinds this server reads.</summary>
-    public static readonly IReadOnlyList<string> SourceKinds = [.. FileKinds, .. SqlKinds, .. ObjectKinds];
+    public static readonly IReadOnlyList<string> SourceKinds = [.. FileKinds, .. SqlKinds, .. ObjectKinds, .. LiveKinds];
+
+    /// <summary>How long a live job waits for a shard to fill before it cuts a partial one, unless the spec says.</summary>
+    public const int DefaultMaxWaitMs = 1000;
 
     /// <summary>The job id; the server makes one when absent.</summary>
     [Id(0)] public string? Id { get; init; }
@@ -117,6 +126,9 @@ public sealed record JobSpec
     /// <summary>Live sources: at most one lease per partition at a time.</summary>
     [Id(11)] public bool Ordered { get; init; }
 
+    /// <summary>Whether the source is a live log whose shards are cut as records arrive.</summary>
+    public bool IsLive => Source is { } source && LiveKinds.Contains(source.Kind.ToLowerInvariant());
+
     /// <summary>The task book settings this spec implies.</summary>
     public TaskBookSettings ToTaskBookSettings() =>
         new(Epochs, Shuffle, unchecked((ulong)Seed), TimeSpan.FromSeconds(LeaseTimeoutSeconds), MaxAttempts);
@@ -126,6 +138,7 @@ public sealed record JobSpec
     {
         Durability = Durability.ToLowerInvariant(),
         FlushIntervalMs = string.Equals(Durability, Batched, StringComparison.OrdinalIgnoreCase) ? FlushIntervalMs ?? 1000 : FlushIntervalMs,
+        MaxWaitMs = IsLive ? MaxWaitMs ?? DefaultMaxWaitMs : MaxWaitMs,
         Source = Source is null ? null : Source with
         {
             Kind = Source.Kind.ToLowerInvariant(),
@@ -196,7 +209,27 @@ public sealed record JobSpec
             return ("flushIntervalMs", "must be between 1 and 600000");
         }
 
-        return MaxWaitMs is < 1 ? ("maxWaitMs", "must be at least 1") : null;
+        if (MaxWaitMs is < 1 or > 3_600_000)
+        {
+            return ("maxWaitMs", "must be between 1 and 3600000");
+        }
+
+        if (IsLive && Epochs != 1)
+        {
+            return ("epochs", "must be 1 for a live source: its records never end, so there is no second pass");
+        }
+
+        if (IsLive && Shuffle)
+        {
+            return ("shuffle", "is not available for a live source: its shards are handed out in offset order");
+        }
+
+        if (!IsLive && (MaxWaitMs is not null || Ordered))
+        {
+            return (MaxWaitMs is not null ? "maxWaitMs" : "ordered", $"applies only to live sources ({string.Join(", ", LiveKinds)})");
+        }
+
+        return null;
     }
 
     private static (string Field, string Reason)? ValidateSource(string kind, SourceSpec source)
@@ -269,6 +302,26 @@ public sealed record JobSpec
             }
 
             return source.Partitions is < 1 or > 100_000 ? ("source.partitions", "must be between 1 and 100000") : null;
+        }
+
+        if (kind == "topic")
+        {
+            return string.IsNullOrWhiteSpace(source.Topic) ? ("source.topic", "is required: the name of a topic of the built-in log") : null;
+        }
+
+        if (kind == "redisstreams")
+        {
+            if (string.IsNullOrWhiteSpace(source.Connection))
+            {
+                return ("source.connection", "is required: the name of a connection defined in the server's configuration");
+            }
+
+            if (source.Keys is null || source.Keys.Count == 0 || source.Keys.Any(string.IsNullOrWhiteSpace))
+            {
+                return ("source.keys", "needs at least one stream key, none empty");
+            }
+
+            return source.Keys.Distinct(StringComparer.Ordinal).Count() != source.Keys.Count ? ("source.keys", "names a stream key twice") : null;
         }
 
         return null;

@@ -59,7 +59,7 @@ public sealed record ShardProgress([property: Id(0)] long Total, [property: Id(1
 /// persisting it costs O(in flight), not O(shards). Not thread-safe: the owning grain serialises calls.
 /// An epoch ends when every shard of it is done or dead-lettered; the next epoch then begins.
 /// </remarks>
-public sealed class TaskBook
+public sealed class TaskBook : ITaskBook
 {
     /// <summary>How many epochs' counters the state keeps: a job of many epochs must not grow its state with them.</summary>
     public const int EpochHistoryLimit = 8;

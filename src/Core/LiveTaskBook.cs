@@ -1,0 +1,513 @@
+using System.Globalization;
+
+namespace OrleansShards.Core;
+
+/// <summary>How a live task book hands out shards.</summary>
+/// <param name="ShardSize">Records of a full shard: a run of fresh shards is cut into pieces of this size.</param>
+/// <param name="Ordered">At most one lease per partition at a time, so a partition is consumed strictly in offset order.</param>
+/// <param name="LeaseTimeout">How long a lease lasts without a heartbeat.</param>
+/// <param name="MaxAttempts">Failed or expired attempts after which a shard is dead-lettered.</param>
+public sealed record LiveBookSettings(long ShardSize, bool Ordered, TimeSpan LeaseTimeout, int MaxAttempts);
+
+/// <summary>
+/// The task book of a live job: its partitions never end, shards are offered by the splitters in
+/// offset order as records arrive, and each partition keeps a committed offset, the end of its
+/// contiguous prefix of done shards.
+/// </summary>
+/// <remarks>
+/// There is one epoch (0). Leases go round the partitions in turn; within a partition a re-queued
+/// shard goes before fresh ones, and fresh ones go in offset order. A dead-lettered shard is
+/// terminal: the committed offset moves past it (it is listed with its error), so one poisoned
+/// shard cannot stop a partition forever. Only runs of fresh shards, what is in flight and what
+/// completed out of order are kept, so a write costs O(in flight), not O(shards cut).
+/// </remarks>
+public sealed class LiveTaskBook : ITaskBook
+{
+    private const int RecentCompletionLimit = 256;
+    private readonly LiveBookState _state;
+    private readonly LiveBookSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<int, int> _leasesPerPartition = [];
+    private DateTimeOffset? _nextExpiry;
+
+    /// <summary>Opens a live task book over <paramref name="state"/>, which it changes in place.</summary>
+    public LiveTaskBook(LiveBookState state, LiveBookSettings settings, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.ShardSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.MaxAttempts, 1);
+        _state = state;
+        _settings = settings;
+        _time = time;
+        foreach (var lease in _state.InFlight.Values)
+        {
+            _leasesPerPartition[lease.Shard.Partition] = _leasesPerPartition.GetValueOrDefault(lease.Shard.Partition) + 1;
+        }
+
+        RecomputeNextExpiry();
+    }
+
+    /// <summary>The key of a shard in <see cref="LiveBookState.Retries"/>.</summary>
+    public static string ShardKey(ShardRange shard) => string.Create(CultureInfo.InvariantCulture, $"{shard.Partition}:{shard.Start}");
+
+    /// <summary>The persisted state; changed in place by every call that changes the book.</summary>
+    public LiveBookState State => _state;
+
+    /// <inheritdoc />
+    public int Epoch => 0;
+
+    /// <inheritdoc />
+    public bool IsCompleted => false;
+
+    /// <inheritdoc />
+    public long Version { get; private set; }
+
+    /// <inheritdoc />
+    public DateTimeOffset? NextExpiry => _nextExpiry;
+
+    /// <summary>The number of partitions.</summary>
+    public int PartitionCount => _state.Partitions.Count;
+
+    /// <inheritdoc />
+    public ShardProgress Progress
+    {
+        get
+        {
+            long todo = 0;
+            foreach (var partition in _state.Partitions)
+            {
+                todo += partition.Requeued.Count;
+                foreach (var run in partition.Fresh)
+                {
+                    todo += PiecesOf(run);
+                }
+            }
+
+            var doing = (long)_state.InFlight.Count;
+            var failed = (long)_state.DeadLetters.Count;
+            return new ShardProgress(_state.ShardsCut, todo, doing, _state.ShardsCut - todo - doing - failed, failed);
+        }
+    }
+
+    /// <summary>The partition <paramref name="partition"/>.</summary>
+    public LivePartitionState this[int partition] => _state.Partitions[partition];
+
+    /// <summary>Grows the book to <paramref name="partitions"/> partitions (new ones start at offset <paramref name="startOffset"/>).</summary>
+    /// <returns>Whether partitions were added.</returns>
+    public bool EnsurePartitions(int partitions, long startOffset = 0)
+    {
+        if (partitions <= _state.Partitions.Count)
+        {
+            return false;
+        }
+
+        while (_state.Partitions.Count < partitions)
+        {
+            _state.Partitions.Add(new LivePartitionState { Committed = startOffset, SplitUpTo = startOffset });
+        }
+
+        Version++;
+        return true;
+    }
+
+    /// <summary>
+    /// Takes the shards a splitter cut from <paramref name="partition"/>, in offset order. Shards that
+    /// end at or below the offset split up to are already held (an offer repeated after a crash) and
+    /// are ignored; a shard that does not start there leaves a gap or overlaps, and is refused.
+    /// </summary>
+    /// <returns>The partition's offset split up to after the offer.</returns>
+    /// <exception cref="ArgumentException">A shard would leave a gap or overlap one already cut.</exception>
+    public long Offer(int partition, IReadOnlyList<OffsetRange> shards, PartitionBounds? bounds = null)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        if (partition < 0 || partition >= _state.Partitions.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(partition), partition, $"the job has partitions 0 to {_state.Partitions.Count - 1}");
+        }
+
+        var state = _state.Partitions[partition];
+        var changed = false;
+        foreach (var shard in shards)
+        {
+            if (shard.End <= state.SplitUpTo)
+            {
+                continue;
+            }
+
+            if (shard.Start != state.SplitUpTo || shard.Length < 1 || shard.Length > _settings.ShardSize)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"partition {partition}: shard [{shard.Start}, {shard.End}) does not follow the offset split up to {state.SplitUpTo} with 1 to {_settings.ShardSize} records"), nameof(shards));
+            }
+
+            AppendFresh(state, shard);
+            state.SplitUpTo = shard.End;
+            _state.ShardsCut++;
+            changed = true;
+        }
+
+        if (bounds is { } b && (b.HighWatermark != state.HighWatermark || b.FirstRetained != state.FirstRetained))
+        {
+            state.HighWatermark = Math.Max(state.HighWatermark, b.HighWatermark);
+            state.FirstRetained = b.FirstRetained;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            Version++;
+        }
+
+        return state.SplitUpTo;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<GrantedLease> Lease(string workerId, int maxTasks, string? requestId = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workerId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTasks, 1);
+        ExpireDue();
+        if (requestId is not null)
+        {
+            var earlier = _state.InFlight.Values
+                .Where(l => l.RequestId == requestId && l.WorkerId == workerId)
+                .OrderBy(l => l.LeaseId, StringComparer.Ordinal)
+                .Select(Granted)
+                .ToList();
+            if (earlier.Count > 0)
+            {
+                return earlier;
+            }
+        }
+
+        var granted = new List<GrantedLease>(Math.Min(maxTasks, 64));
+        var expiresAt = _time.GetUtcNow() + _settings.LeaseTimeout;
+        var partitions = _state.Partitions.Count;
+        var idleInARow = 0;
+        while (granted.Count < maxTasks && partitions > 0 && idleInARow < partitions)
+        {
+            var partition = _state.NextPartition % partitions;
+            _state.NextPartition = (partition + 1) % partitions;
+            if (!TryTakeNext(partition, out var shard))
+            {
+                idleInARow++;
+                continue;
+            }
+
+            idleInARow = 0;
+            var lease = new LiveLease
+            {
+                LeaseId = "L" + _state.NextLeaseSequence++.ToString(CultureInfo.InvariantCulture),
+                Shard = shard,
+                Attempt = 1,
+                WorkerId = workerId,
+                ExpiresAt = expiresAt,
+                RequestId = requestId,
+            };
+            if (_state.Retries.TryGetValue(ShardKey(shard), out var retry))
+            {
+                retry.Leases++;
+                lease.Attempt = retry.Leases;
+            }
+
+            _state.InFlight.Add(lease.LeaseId, lease);
+            _leasesPerPartition[partition] = _leasesPerPartition.GetValueOrDefault(partition) + 1;
+            granted.Add(Granted(lease));
+        }
+
+        if (granted.Count > 0)
+        {
+            _nextExpiry = _nextExpiry is { } next && next < expiresAt ? next : expiresAt;
+            Version++;
+        }
+
+        return granted;
+    }
+
+    /// <inheritdoc />
+    public ReportAnswer Report(string taskId, string leaseId, string workerId, bool done, string? error = null)
+    {
+        if (!TaskIds.TryParse(taskId, out var epoch, out var shard) || epoch != 0 || shard.Partition < 0 || shard.Partition >= _state.Partitions.Count
+            || shard.End > _state.Partitions[shard.Partition].SplitUpTo)
+        {
+            return new ReportAnswer(ReportResult.UnknownTask, $"task '{taskId}' is not a shard of this job");
+        }
+
+        if (_state.InFlight.TryGetValue(leaseId, out var lease))
+        {
+            if (lease.Shard != shard)
+            {
+                return new ReportAnswer(ReportResult.StaleLease, $"lease '{leaseId}' holds task '{TaskIds.Format(0, lease.Shard)}', not '{taskId}'");
+            }
+
+            if (!string.Equals(lease.WorkerId, workerId, StringComparison.Ordinal))
+            {
+                return new ReportAnswer(ReportResult.StaleLease, $"lease '{leaseId}' is held by worker '{lease.WorkerId}', not '{workerId}'");
+            }
+
+            EndLease(lease);
+            if (done)
+            {
+                _state.ShardsDone++;
+                _state.RecordsDelivered += shard.Length;
+                if (_state.Retries.Remove(ShardKey(shard)))
+                {
+                    RememberCompletion(shard, leaseId);
+                }
+
+                Complete(shard);
+            }
+            else
+            {
+                _state.Failed++;
+                RecordFailure(lease, string.IsNullOrWhiteSpace(error) ? $"worker '{workerId}' reported the task failed without an error" : error);
+            }
+
+            RecomputeNextExpiry();
+            Version++;
+            return new ReportAnswer(ReportResult.Accepted);
+        }
+
+        var partition = _state.Partitions[shard.Partition];
+        var range = new OffsetRange(shard.Start, shard.End);
+        if (shard.End <= partition.Committed || partition.DoneAhead.Contains(range))
+        {
+            var completedBy = _state.RecentCompletions.FirstOrDefault(c => c.StartsWith(ShardKey(shard) + "=", StringComparison.Ordinal));
+            return completedBy is null || completedBy.EndsWith("=" + leaseId, StringComparison.Ordinal)
+                ? new ReportAnswer(ReportResult.Duplicate)
+                : new ReportAnswer(ReportResult.StaleLease, $"task '{taskId}' was completed by lease '{completedBy[(completedBy.IndexOf('=', StringComparison.Ordinal) + 1)..]}', not '{leaseId}'");
+        }
+
+        return new ReportAnswer(ReportResult.StaleLease, $"lease '{leaseId}' no longer holds task '{taskId}'");
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<(string LeaseId, DateTimeOffset? ExpiresAt)> Heartbeat(string workerId, IReadOnlyList<string> leaseIds)
+    {
+        var expiresAt = _time.GetUtcNow() + _settings.LeaseTimeout;
+        var answers = new List<(string, DateTimeOffset?)>(leaseIds.Count);
+        var changed = false;
+        foreach (var leaseId in leaseIds)
+        {
+            if (_state.InFlight.TryGetValue(leaseId, out var lease) && string.Equals(lease.WorkerId, workerId, StringComparison.Ordinal))
+            {
+                lease.ExpiresAt = expiresAt;
+                answers.Add((leaseId, expiresAt));
+                changed = true;
+            }
+            else
+            {
+                answers.Add((leaseId, null));
+            }
+        }
+
+        if (changed)
+        {
+            RecomputeNextExpiry();
+            Version++;
+        }
+
+        return answers;
+    }
+
+    /// <inheritdoc />
+    public int Release(string workerId, IReadOnlyList<string> leaseIds)
+    {
+        var released = 0;
+        foreach (var leaseId in leaseIds)
+        {
+            if (_state.InFlight.TryGetValue(leaseId, out var lease) && string.Equals(lease.WorkerId, workerId, StringComparison.Ordinal))
+            {
+                EndLease(lease);
+                _ = RetryOf(lease);
+                Requeue(lease.Shard);
+                released++;
+            }
+        }
+
+        if (released > 0)
+        {
+            RecomputeNextExpiry();
+            Version++;
+        }
+
+        return released;
+    }
+
+    /// <inheritdoc />
+    public int ExpireDue()
+    {
+        var now = _time.GetUtcNow();
+        if (_nextExpiry is not { } next || next > now)
+        {
+            return 0;
+        }
+
+        var expired = _state.InFlight.Values.Where(l => l.ExpiresAt <= now).OrderBy(l => l.ExpiresAt).ToList();
+        foreach (var lease in expired)
+        {
+            EndLease(lease);
+            _state.Expired++;
+            RecordFailure(lease, string.Create(CultureInfo.InvariantCulture, $"lease '{lease.LeaseId}' of worker '{lease.WorkerId}' expired at {lease.ExpiresAt:O}"));
+        }
+
+        RecomputeNextExpiry();
+        if (expired.Count > 0)
+        {
+            Version++;
+        }
+
+        return expired.Count;
+    }
+
+    /// <summary>Whether <paramref name="taskId"/> names a shard this book has cut.</summary>
+    public bool TryResolveTask(string taskId, out ShardRange shard) =>
+        TaskIds.TryParse(taskId, out var epoch, out shard) && epoch == 0 && shard.Partition >= 0 && shard.Partition < _state.Partitions.Count
+        && shard.End <= _state.Partitions[shard.Partition].SplitUpTo && shard.Length > 0;
+
+    private bool TryTakeNext(int partition, out ShardRange shard)
+    {
+        var state = _state.Partitions[partition];
+        shard = default;
+        if (_settings.Ordered && _leasesPerPartition.GetValueOrDefault(partition) > 0)
+        {
+            return false;
+        }
+
+        if (state.Requeued.Count > 0)
+        {
+            var range = state.Requeued[0];
+            state.Requeued.RemoveAt(0);
+            shard = new ShardRange(partition, range.Start, range.End);
+            return true;
+        }
+
+        if (state.Fresh.Count > 0)
+        {
+            var run = state.Fresh[0];
+            var end = Math.Min(run.Start + _settings.ShardSize, run.End);
+            shard = new ShardRange(partition, run.Start, end);
+            if (end == run.End)
+            {
+                state.Fresh.RemoveAt(0);
+            }
+            else
+            {
+                state.Fresh[0] = run with { Start = end };
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    private void AppendFresh(LivePartitionState state, OffsetRange shard)
+    {
+        // A run stays one entry while its pieces are all full: cut boundaries are then implied by the shard size.
+        if (state.Fresh.Count > 0 && state.Fresh[^1] is var last && last.End == shard.Start && last.Length % _settings.ShardSize == 0)
+        {
+            state.Fresh[^1] = last with { End = shard.End };
+        }
+        else
+        {
+            state.Fresh.Add(shard);
+        }
+    }
+
+    private long PiecesOf(OffsetRange run) => (run.Length + _settings.ShardSize - 1) / _settings.ShardSize;
+
+    private void Complete(ShardRange shard)
+    {
+        var state = _state.Partitions[shard.Partition];
+        var range = new OffsetRange(shard.Start, shard.End);
+        InsertSorted(state.DoneAhead, range);
+        while (state.DoneAhead.Count > 0 && state.DoneAhead[0].Start == state.Committed)
+        {
+            state.Committed = state.DoneAhead[0].End;
+            state.DoneAhead.RemoveAt(0);
+        }
+    }
+
+    private void EndLease(LiveLease lease)
+    {
+        _state.InFlight.Remove(lease.LeaseId);
+        var partition = lease.Shard.Partition;
+        if (_leasesPerPartition.TryGetValue(partition, out var count))
+        {
+            if (count <= 1)
+            {
+                _leasesPerPartition.Remove(partition);
+            }
+            else
+            {
+                _leasesPerPartition[partition] = count - 1;
+            }
+        }
+    }
+
+    private RetryRecord RetryOf(LiveLease lease)
+    {
+        var key = ShardKey(lease.Shard);
+        if (!_state.Retries.TryGetValue(key, out var retry))
+        {
+            retry = new RetryRecord { Epoch = 0, Shard = lease.Shard.Start, Leases = lease.Attempt };
+            _state.Retries.Add(key, retry);
+        }
+
+        return retry;
+    }
+
+    private void RecordFailure(LiveLease lease, string error)
+    {
+        var retry = RetryOf(lease);
+        retry.FailedAttempts++;
+        retry.LastError = error;
+        if (retry.FailedAttempts >= _settings.MaxAttempts)
+        {
+            _state.DeadLetters.Add(new DeadLetter
+            {
+                Epoch = 0,
+                Shard = lease.Shard.Start,
+                Range = lease.Shard,
+                Attempts = retry.FailedAttempts,
+                LastError = error,
+            });
+            _state.Retries.Remove(ShardKey(lease.Shard));
+            Complete(lease.Shard);
+        }
+        else
+        {
+            Requeue(lease.Shard);
+        }
+    }
+
+    private void Requeue(ShardRange shard) => InsertSorted(_state.Partitions[shard.Partition].Requeued, new OffsetRange(shard.Start, shard.End));
+
+    private void RememberCompletion(ShardRange shard, string leaseId)
+    {
+        _state.RecentCompletions.Add(ShardKey(shard) + "=" + leaseId);
+        if (_state.RecentCompletions.Count > RecentCompletionLimit)
+        {
+            _state.RecentCompletions.RemoveRange(0, _state.RecentCompletions.Count - RecentCompletionLimit);
+        }
+    }
+
+    private static void InsertSorted(List<OffsetRange> ranges, OffsetRange range)
+    {
+        var index = ranges.Count;
+        while (index > 0 && ranges[index - 1].Start > range.Start)
+        {
+            index--;
+        }
+
+        ranges.Insert(index, range);
+    }
+
+    private void RecomputeNextExpiry() =>
+        _nextExpiry = _state.InFlight.Count == 0 ? null : _state.InFlight.Values.Min(l => l.ExpiresAt);
+
+    private static GrantedLease Granted(LiveLease lease) =>
+        new(lease.LeaseId, TaskIds.Format(0, lease.Shard), 0, lease.Attempt, lease.Shard, lease.ExpiresAt);
+}
