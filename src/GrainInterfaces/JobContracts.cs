@@ -28,7 +28,20 @@ public sealed record PartitionStatus(
     [property: Id(1)] string Path,
     [property: Id(2)] long? Records,
     [property: Id(3)] long? Shards,
-    [property: Id(4)] bool Acknowledged);
+    [property: Id(4)] bool Acknowledged)
+{
+    /// <summary>Live partitions: the offset the next record appended gets.</summary>
+    [Id(5)] public long? HighWatermark { get; init; }
+
+    /// <summary>Live partitions: the end of the last shard cut.</summary>
+    [Id(6)] public long? SplitUpTo { get; init; }
+
+    /// <summary>Live partitions: the end of the contiguous prefix of done shards.</summary>
+    [Id(7)] public long? Committed { get; init; }
+
+    /// <summary>Live partitions: records appended and not yet committed (high-water mark minus committed).</summary>
+    [Id(8)] public long? Lag { get; init; }
+}
 
 /// <summary>Counters of one epoch.</summary>
 [GenerateSerializer, Immutable]
@@ -134,7 +147,8 @@ public sealed record JobReadPlan(
     [property: Id(3)] int CurrentEpoch,
     [property: Id(4)] int Epochs,
     [property: Id(5)] bool Shuffle,
-    [property: Id(6)] long Seed);
+    [property: Id(6)] long Seed,
+    [property: Id(7)] bool Live = false);
 
 /// <summary>
 /// The job: its spec, its task book and its counters. Keyed by job id. Hands out leases, takes
@@ -192,6 +206,18 @@ public interface IJobGrain : IGrainWithStringKey
     Task<PinnedFile?> GetAcknowledgedPartition(int partition);
 
     /// <summary>
+    /// Called by the splitter of a live partition: the shards it cut, in offset order, and the
+    /// partition's bounds. The job holds them durably before it returns the offset split up to,
+    /// which the splitter then adopts; shards the job holds already are ignored, so an offer
+    /// repeated after a crash changes nothing. An empty offer asks for the offset only.
+    /// </summary>
+    /// <exception cref="ShardsException">The shards leave a gap or overlap (conflict), or the job is not live (invalid).</exception>
+    Task<long> OfferShards(int partition, IReadOnlyList<OffsetRange> shards, PartitionBounds? bounds);
+
+    /// <summary>Makes sure a live job's splitters run (after a restart nothing else calls them); a static job ignores it.</summary>
+    Task Wake();
+
+    /// <summary>
     /// The job's checkpoint: the todo cursor and re-queued shards, the leases in flight, a done summary,
     /// retries, dead letters and every splitter's offsets, with the source files; never a secret.
     /// </summary>
@@ -222,6 +248,12 @@ public interface ISplitterGrain : IGrainWithStringKey
 {
     /// <summary>Describes the partition and offers it to the job, unless the job acknowledged it already.</summary>
     Task<SplitterStatus> Start(SplitterAssignment assignment);
+
+    /// <summary>
+    /// Watches a live partition: cuts a shard when <paramref name="shardSize"/> records have arrived,
+    /// or when <paramref name="maxWaitMs"/> passed with at least one, and offers it to the job. Idempotent.
+    /// </summary>
+    Task<SplitterStatus> StartLive(SplitterAssignment assignment, long shardSize, int maxWaitMs);
 
     /// <summary>The splitter's offsets.</summary>
     Task<SplitterStatus> GetStatus();

@@ -32,7 +32,11 @@ public sealed partial class JobGrain(
     private const int DrainingRetryAfterMs = 25;
     private const int PausedRetryAfterMs = 1000;
     private const int MaxTasksPerLease = 10_000;
-    private TaskBook? _book;
+    private const int LiveRetryAfterMs = 50;
+    private static readonly TimeSpan LiveWatchPeriod = TimeSpan.FromSeconds(5);
+    private ITaskBook? _book;
+    private LiveTaskBook? _live;
+    private IGrainTimer? _liveTimer;
     private ShardCatalog? _catalog;
     private long _persistedVersion;
     private bool _dirty;
@@ -53,7 +57,7 @@ public sealed partial class JobGrain(
         {
             OpenBook();
             StartTimers();
-            if (_book is null)
+            if (_book is null || _live is not null)
             {
                 // Splitters call back into this grain: ask them after activation, not during it.
                 this.RegisterGrainTimer(RestartSplitters, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
@@ -107,6 +111,11 @@ public sealed partial class JobGrain(
             return normalized.Canonical() == State.Spec!.Canonical()
                 ? new CreateJobResult(false, BuildStatus())
                 : throw new ShardsException(ShardsErrorKind.Conflict, "id", $"job '{JobId}' exists with another spec; delete it first or choose another id");
+        }
+
+        if (normalized.IsLive)
+        {
+            return await CreateLive(normalized);
         }
 
         var files = await readers.ResolvePartitionsAsync(normalized.Source!);
@@ -173,7 +182,7 @@ public sealed partial class JobGrain(
         var granted = _book.Lease(request.WorkerId, request.MaxTasks, request.RequestId);
         await Persist();
         var leases = granted.Select(l => new TaskLease(l.TaskId, l.LeaseId, l.Epoch, l.Attempt, l.Shard, l.ExpiresAt)).ToList();
-        return new LeaseBatch(leases, StateName(), leases.Count == 0 && !_book.IsCompleted ? DrainingRetryAfterMs : null);
+        return new LeaseBatch(leases, StateName(), leases.Count == 0 && !_book.IsCompleted ? (_live is null ? DrainingRetryAfterMs : LiveRetryAfterMs) : null);
     }
 
     /// <inheritdoc />
@@ -281,6 +290,13 @@ public sealed partial class JobGrain(
         }
 
         var spec = State.Spec!;
+        if (_live is not null)
+        {
+            // A live partition has no pinned file: its "file" is the locator, its records the offset split up to.
+            var partitions = State.Paths.Select((path, p) => new PinnedFile(path, _live[p].SplitUpTo, 0, 0, 0)).ToList();
+            return Task.FromResult(new JobReadPlan(spec.Source!, partitions, spec.ShardSize, 0, 1, false, spec.Seed, Live: true));
+        }
+
         return Task.FromResult(new JobReadPlan(spec.Source!, [.. State.Files!], spec.ShardSize, _book.Epoch, spec.Epochs, spec.Shuffle, spec.Seed));
     }
 
@@ -333,6 +349,12 @@ public sealed partial class JobGrain(
 
     private async Task StartSplitters()
     {
+        if (State.Live is not null)
+        {
+            await StartLiveSplitters();
+            return;
+        }
+
         var source = State.Spec!.Source!;
         var pending = Enumerable.Range(0, State.Paths.Count).Where(p => State.Files[p] is null).ToList();
         await Task.WhenAll(pending.Select(p => GrainFactory.GetGrain<ISplitterGrain>(SplitterGrain.KeyOf(JobId, p))
@@ -353,6 +375,16 @@ public sealed partial class JobGrain(
 
     private void OpenBook()
     {
+        if (_book is null && State.Live is not null)
+        {
+            var spec = State.Spec!;
+            _live = new LiveTaskBook(State.Live, new LiveBookSettings(spec.ShardSize, spec.Ordered, TimeSpan.FromSeconds(spec.LeaseTimeoutSeconds), spec.MaxAttempts), time);
+            _book = _live;
+            _book.ExpireDue();
+            _persistedVersion = _book.Version;
+            return;
+        }
+
         if (_book is not null || State.Files.Any(f => f is null))
         {
             return;
@@ -375,6 +407,11 @@ public sealed partial class JobGrain(
         {
             var flush = TimeSpan.FromMilliseconds(spec.FlushIntervalMs ?? 1000);
             _flushTimer ??= this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(flush, flush) { Interleave = true });
+        }
+
+        if (spec.IsLive)
+        {
+            _liveTimer ??= this.RegisterGrainTimer(WatchLivePartitions, new GrainTimerCreationOptions(LiveWatchPeriod, LiveWatchPeriod) { Interleave = true });
         }
     }
 
@@ -451,8 +488,10 @@ public sealed partial class JobGrain(
         await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => GrainFactory.GetGrain<ISplitterGrain>(SplitterGrain.KeyOf(JobId, p)).Delete()));
         _expiryTimer?.Dispose();
         _flushTimer?.Dispose();
-        _expiryTimer = _flushTimer = null;
+        _liveTimer?.Dispose();
+        _expiryTimer = _flushTimer = _liveTimer = null;
         _book = null;
+        _live = null;
         _catalog = null;
         _dirty = false;
         await state.ClearStateAsync();
@@ -489,12 +528,17 @@ public sealed partial class JobGrain(
         var progress = _book?.Progress ?? new ShardProgress(0, 0, 0, 0, 0);
         var partitions = State.Paths.Select((path, p) =>
         {
-            var file = State.Files[p];
+            var file = p < State.Files.Count ? State.Files[p] : null;
             return new PartitionStatus(p, readers.Display(path), file?.RecordCount, file is null ? null : _catalog?.ShardsOf(p), file is not null);
         }).ToList();
         var epochs = State.Book.Epochs.Select(e => new EpochStatus(e.Epoch, e.ShardsDone, e.RecordsDelivered, e.Expired, e.Failed)).ToList();
         var dead = State.Book.DeadLetters.Select(d => new DeadLetterStatus(TaskIds.Format(d.Epoch, d.Range), d.Epoch, d.Range, d.Attempts, d.LastError)).ToList();
-        long? total = State.Files.All(f => f is not null) ? State.Files.Sum(f => f!.RecordCount) * spec.Epochs : null;
+        if (_live is not null)
+        {
+            partitions = [.. partitions.Select(p => LiveStatusOf(p))];
+        }
+
+        long? total = _live is null && State.Files.All(f => f is not null) ? State.Files.Sum(f => f!.RecordCount) * spec.Epochs : null;
         return new JobStatus(
             JobId,
             StateName(),

@@ -32,6 +32,12 @@ public sealed class SourceReaders
     /// <exception cref="ShardsException">The kind is not served by this silo.</exception>
     public IPartitionReader For(SourceSpec source) => Translate(() => AdapterOf(source).ReaderFor(source));
 
+    /// <summary>The live adapter of <paramref name="source"/>: its splitters watch high-water marks through it.</summary>
+    /// <exception cref="ShardsException">The kind is not a live kind served by this silo.</exception>
+    public OrleansShards.Readers.Live.ILiveSourceAdapter LiveFor(SourceSpec source) =>
+        AdapterOf(source) as OrleansShards.Readers.Live.ILiveSourceAdapter
+        ?? throw new ShardsException(ShardsErrorKind.Invalid, "source.kind", $"source kind '{source.Kind}' is not a live source");
+
     /// <summary>The partitions of <paramref name="source"/> in partition order; refuses paths outside the data roots.</summary>
     /// <exception cref="ShardsException">A path outside the data roots, a pattern that matches no file, an unknown connection...</exception>
     public async Task<IReadOnlyList<string>> ResolvePartitionsAsync(SourceSpec source, CancellationToken cancellationToken = default)

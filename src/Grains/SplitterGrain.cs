@@ -10,7 +10,9 @@ namespace OrleansShards.Grains;
 /// </summary>
 public sealed partial class SplitterGrain(
     [PersistentState("splitter", ShardsOptions.StorageName)] IPersistentState<SplitterState> state,
-    SourceReaders readers) : Grain, ISplitterGrain
+    SourceReaders readers,
+    TimeProvider time,
+    Microsoft.Extensions.Logging.ILogger<SplitterGrain> logger) : Grain, ISplitterGrain
 {
     /// <summary>The grain key of partition <paramref name="partition"/> of <paramref name="jobId"/>.</summary>
     public static string KeyOf(string jobId, int partition) => string.Create(CultureInfo.InvariantCulture, $"{jobId}/{partition}");
@@ -20,6 +22,13 @@ public sealed partial class SplitterGrain(
     {
         // A crash between the job's acknowledgement and our own write leaves us behind the job:
         // catch up from what the job holds, never the other way round.
+        if (state.State.Live is not null)
+        {
+            // A live partition resumes watching by itself: nothing else would call it after a restart.
+            EnsureWatching();
+            return;
+        }
+
         if (!state.State.Acknowledged && TryParseKey(this.GetPrimaryKeyString(), out var jobId, out var partition))
         {
             var acknowledged = await GrainFactory.GetGrain<IJobGrain>(jobId).GetAcknowledgedPartition(partition);
@@ -75,11 +84,20 @@ public sealed partial class SplitterGrain(
     /// <inheritdoc />
     public async Task Delete()
     {
+        StopWatching();
         await state.ClearStateAsync();
         state.State = new SplitterState();
         this.DeactivateOnIdle();
     }
 
-    private SplitterStatus Status() =>
-        new(state.State.Partition, state.State.File?.Path, state.State.Acknowledged ? state.State.File!.RecordCount : 0, state.State.Acknowledged);
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        StopWatching();
+        return Task.CompletedTask;
+    }
+
+    private SplitterStatus Status() => state.State.Live is { } live
+        ? new(state.State.Partition, live.Assignment.Path, state.State.SplitUpTo, true)
+        : new(state.State.Partition, state.State.File?.Path, state.State.Acknowledged ? state.State.File!.RecordCount : 0, state.State.Acknowledged);
 }

@@ -97,16 +97,30 @@ public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptio
     /// <exception cref="MalformedRecordException">A record of the page cannot be parsed.</exception>
     public async ValueTask<RecordPage> ReadAsync(JobReadPlan plan, string taskId, long offset, int? limit, IReadOnlyList<string>? columns, CancellationToken cancellationToken)
     {
-        var catalog = new ShardCatalog(plan.Files.Select(f => f.RecordCount).ToArray(), plan.ShardSize);
         if (!TaskIds.TryParse(taskId, out var epoch, out var shard) || epoch > plan.CurrentEpoch || epoch >= plan.Epochs)
         {
             throw new ShardsException(ShardsErrorKind.NotFound, "taskId", $"task '{taskId}' is not a task of this job");
         }
 
-        var shardIndex = catalog.IndexOf(shard);
-        if (shardIndex < 0)
+        long shardIndex;
+        if (plan.Live)
         {
-            throw new ShardsException(ShardsErrorKind.NotFound, "taskId", $"task '{taskId}' is not a shard of this job");
+            // A live job's shards are cut as records arrive: any range of a partition up to its
+            // offset split up to, no longer than a shard, names one (the job checks the lease).
+            shardIndex = shard.Partition;
+            if (shard.Partition < 0 || shard.Partition >= plan.Files.Count || shard.Length < 1 || shard.Length > plan.ShardSize || shard.End > plan.Files[shard.Partition].RecordCount)
+            {
+                throw new ShardsException(ShardsErrorKind.NotFound, "taskId", $"task '{taskId}' is not a shard this job has cut");
+            }
+        }
+        else
+        {
+            var catalog = new ShardCatalog(plan.Files.Select(f => f.RecordCount).ToArray(), plan.ShardSize);
+            shardIndex = catalog.IndexOf(shard);
+            if (shardIndex < 0)
+            {
+                throw new ShardsException(ShardsErrorKind.NotFound, "taskId", $"task '{taskId}' is not a shard of this job");
+            }
         }
 
         if (offset < 0 || offset > shard.Length)

@@ -193,7 +193,7 @@ public sealed class JsonLinesPartitionReader : IndexedPartitionReader
     /// Reads the whole line with <see cref="Utf8JsonReader"/>: it must be one valid JSON object in valid UTF-8. With
     /// <paramref name="names"/>, notes where the value of each named top-level property starts and ends.
     /// </summary>
-    private static void Validate(string path, long record, long offset, ReadOnlySpan<byte> line, byte[][]? names, Span<int> found)
+    internal static void Validate(string path, long record, long offset, ReadOnlySpan<byte> line, byte[][]? names, Span<int> found)
     {
         if (!Utf8.IsValid(line))
         {

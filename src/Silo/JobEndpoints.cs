@@ -40,6 +40,7 @@ public static class JobEndpoints
         jobs.MapPost("/{id}/heartbeats", Heartbeat);
         jobs.MapPost("/{id}/releases", Release);
         jobs.MapGet("/{id}/tasks/{taskId}/records", Records);
+        app.MapTopics();
         return app;
     }
 
@@ -184,7 +185,7 @@ public static class JobEndpoints
 
     private static ShardsException Missing(string field) => new(ShardsErrorKind.Invalid, field, $"{field} is required");
 
-    private static async ValueTask<object?> MapErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> MapErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         try
         {
@@ -222,7 +223,7 @@ public static class JobEndpoints
         e is OrleansException or TimeoutException or SqliteStorageException or System.Data.Common.DbException { IsTransient: true }
         || (e.InnerException is { } inner && IsTransient(inner));
 
-    private static IResult Problem(int status, string detail, string? field) =>
+    internal static IResult Problem(int status, string detail, string? field) =>
         Results.Problem(
             statusCode: status,
             detail: detail,

@@ -153,6 +153,7 @@ public static class ShardsServer
                 o.DataSource = sqliteFile;
                 o.Synchronous = host.SqliteSynchronous;
             });
+            silo.AddLiveJobWakeUp();
         });
         return builder;
     }
@@ -199,6 +200,30 @@ public static class ShardsServer
         return silo;
     }
 
+    /// <summary>
+    /// Wakes every live job once the silo is active: after a full restart nothing else would call
+    /// them, and their splitters must go on cutting shards as records arrive. Waking is idempotent,
+    /// so each silo of a cluster may do it.
+    /// </summary>
+    public static ISiloBuilder AddLiveJobWakeUp(this ISiloBuilder silo) =>
+        silo.AddStartupTask(async (services, cancellationToken) =>
+        {
+            var grains = services.GetRequiredService<IGrainFactory>();
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansShards.LiveJobs");
+            var ids = await grains.GetGrain<OrleansShards.GrainInterfaces.IJobRegistryGrain>(OrleansShards.GrainInterfaces.IJobRegistryGrain.Key).List();
+            foreach (var id in ids)
+            {
+                try
+                {
+                    await grains.GetGrain<OrleansShards.GrainInterfaces.IJobGrain>(id).Wake();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "Job {JobId}: waking it after start-up failed; its next call wakes it", id);
+                }
+            }
+        });
+
     /// <summary>Builds the server with every route mapped.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -207,6 +232,7 @@ public static class ShardsServer
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseWebSockets();
         app.MapShardsApi();
         return app;
     }

@@ -1,0 +1,151 @@
+using Microsoft.Extensions.Logging;
+using OrleansShards.Core;
+using OrleansShards.GrainInterfaces;
+
+namespace OrleansShards.Grains;
+
+/// <summary>
+/// A job on a live source: the splitters of its partitions offer shards as records arrive, the job
+/// holds them durably in its live task book, and a timer picks up partitions added to the source
+/// and keeps the splitters running after a silo that held them went away.
+/// </summary>
+public sealed partial class JobGrain
+{
+    private async Task<CreateJobResult> CreateLive(JobSpec normalized)
+    {
+        var source = normalized.Source!;
+        var locators = await readers.ResolvePartitionsAsync(source);
+        var live = readers.LiveFor(source);
+        var bounds = await Task.WhenAll(locators.Select(l => live.GetBoundsAsync(source, l).AsTask()));
+        var book = new LiveBookState();
+        // A job reads a partition from its first retained record on: what retention removed is gone for every reader.
+        book.Partitions.AddRange(bounds.Select(b => new LivePartitionState { Committed = b.FirstRetained, SplitUpTo = b.FirstRetained, FirstRetained = b.FirstRetained, HighWatermark = b.HighWatermark }));
+        State.Spec = normalized;
+        State.CreatedAt = time.GetUtcNow();
+        State.Paths = [.. locators];
+        State.Files = [];
+        State.Book = new TaskBookState();
+        State.Live = book;
+        State.Lifecycle = JobStates.Running;
+        OpenBook();
+        await state.WriteStateAsync();
+        try
+        {
+            await StartLiveSplitters();
+        }
+        catch (Exception e)
+        {
+            LogCreateFailed(logger, e, JobId);
+            await DeleteState();
+            throw e is ShardsException ? e : new ShardsException(ShardsErrorKind.Invalid, "source", $"the live source cannot be watched: {e.Message}");
+        }
+
+        await GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.Key).Add(JobId);
+        StartTimers();
+        return new CreateJobResult(true, BuildStatus());
+    }
+
+    /// <inheritdoc />
+    public async Task<long> OfferShards(int partition, IReadOnlyList<OffsetRange> shards, PartitionBounds? bounds)
+    {
+        EnsureExists();
+        if (_live is null)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "source", $"job '{JobId}' does not read a live source: its splitters do not offer shards");
+        }
+
+        if (partition < 0 || partition >= _live.PartitionCount)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "partition", $"job '{JobId}' has no partition {partition}");
+        }
+
+        long splitUpTo;
+        var version = _live.Version;
+        try
+        {
+            splitUpTo = _live.Offer(partition, shards, bounds);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ShardsException(ShardsErrorKind.Conflict, "shards", e.Message);
+        }
+
+        if (_live.Version != version)
+        {
+            // The splitter adopts the offset we return: it must be durable before the splitter sees it.
+            await WriteNow();
+        }
+
+        return splitUpTo;
+    }
+
+    /// <inheritdoc />
+    public async Task Wake()
+    {
+        if (Exists && _live is not null && State.Lifecycle != JobStates.Cancelled)
+        {
+            await StartLiveSplitters();
+        }
+    }
+
+    private async Task StartLiveSplitters()
+    {
+        var spec = State.Spec!;
+        var maxWait = spec.MaxWaitMs ?? JobSpec.DefaultMaxWaitMs;
+        await Task.WhenAll(State.Paths.Select((locator, p) => GrainFactory.GetGrain<ISplitterGrain>(SplitterGrain.KeyOf(JobId, p))
+            .StartLive(new SplitterAssignment(JobId, p, locator, spec.Source!), spec.ShardSize, maxWait)));
+    }
+
+    private async Task WatchLivePartitions()
+    {
+        if (_live is null || State.Lifecycle == JobStates.Cancelled)
+        {
+            return;
+        }
+
+        try
+        {
+            var locators = await readers.ResolvePartitionsAsync(State.Spec!.Source!);
+            if (locators.Count > State.Paths.Count)
+            {
+                var live = readers.LiveFor(State.Spec.Source!);
+                var added = locators.Skip(State.Paths.Count).ToList();
+                var bounds = await Task.WhenAll(added.Select(l => live.GetBoundsAsync(State.Spec.Source!, l).AsTask()));
+                foreach (var (locator, bound) in added.Zip(bounds))
+                {
+                    State.Paths.Add(locator);
+                    State.Live!.Partitions.Add(new LivePartitionState { Committed = bound.FirstRetained, SplitUpTo = bound.FirstRetained, FirstRetained = bound.FirstRetained, HighWatermark = bound.HighWatermark });
+                }
+
+                LogPartitionsAdded(logger, JobId, added.Count, State.Paths.Count);
+                await WriteNow();
+            }
+
+            // Idempotent: a splitter whose silo went away is activated again on a live one.
+            await StartLiveSplitters();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSplittersFailed(logger, e, JobId);
+        }
+    }
+
+    private PartitionStatus LiveStatusOf(PartitionStatus partition)
+    {
+        var live = _live![partition.Partition];
+        var highWatermark = Math.Max(live.HighWatermark, live.SplitUpTo);
+        return partition with
+        {
+            Records = live.SplitUpTo - live.FirstRetained,
+            Shards = null,
+            Acknowledged = true,
+            HighWatermark = highWatermark,
+            SplitUpTo = live.SplitUpTo,
+            Committed = live.Committed,
+            Lag = highWatermark - live.Committed,
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: {Added} partitions added to the source; {Partitions} in all")]
+    private static partial void LogPartitionsAdded(ILogger logger, string jobId, int added, int partitions);
+}

@@ -1,0 +1,151 @@
+using Microsoft.Extensions.Logging;
+using OrleansShards.Core;
+using OrleansShards.GrainInterfaces;
+
+namespace OrleansShards.Grains;
+
+/// <summary>
+/// The splitter of a live partition: watches the high-water mark, cuts a shard when a shard's worth
+/// of records arrived or when the oldest uncut record waited <c>maxWaitMs</c>, and offers the cuts to
+/// the job. The job holds them durably and answers the offset split up to, which the splitter then
+/// stores: the job is the truth, so a splitter that crashed before or after its own write catches
+/// up from the job and cuts nothing twice and nothing never.
+/// </summary>
+public sealed partial class SplitterGrain
+{
+    private static readonly TimeSpan IdleWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan FirstPollDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan LongestPollDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(1);
+    private IGrainTimer? _watchTimer;
+    private Task? _watch;
+    private CancellationTokenSource? _stop;
+
+    /// <inheritdoc />
+    public async Task<SplitterStatus> StartLive(SplitterAssignment assignment, long shardSize, int maxWaitMs)
+    {
+        ArgumentNullException.ThrowIfNull(assignment);
+        var live = state.State.Live;
+        if (live is null || live.Assignment != assignment || live.ShardSize != shardSize || live.MaxWaitMs != maxWaitMs)
+        {
+            state.State.Partition = assignment.Partition;
+            state.State.Live = new LiveSplitterAssignment { Assignment = assignment, ShardSize = shardSize, MaxWaitMs = maxWaitMs };
+            state.State.SplitUpTo = await GrainFactory.GetGrain<IJobGrain>(assignment.JobId).OfferShards(assignment.Partition, [], null);
+            await state.WriteStateAsync();
+        }
+
+        EnsureWatching();
+        return Status();
+    }
+
+    private void EnsureWatching()
+    {
+        // The timer only keeps the grain active and restarts the watch if it ended; the watch itself waits for appends.
+        _watchTimer ??= this.RegisterGrainTimer(
+            () =>
+            {
+                if (_watch is null || _watch.IsCompleted)
+                {
+                    _stop ??= new CancellationTokenSource();
+                    _watch = Watch(_stop.Token);
+                }
+
+                return Task.CompletedTask;
+            },
+            new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(1)) { Interleave = true, KeepAlive = true });
+    }
+
+    private void StopWatching()
+    {
+        _watchTimer?.Dispose();
+        _watchTimer = null;
+        _stop?.Cancel();
+        _stop?.Dispose();
+        _stop = null;
+    }
+
+    private async Task Watch(CancellationToken cancellationToken)
+    {
+        var live = state.State.Live!;
+        var assignment = live.Assignment;
+        var job = GrainFactory.GetGrain<IJobGrain>(assignment.JobId);
+        var maxWait = TimeSpan.FromMilliseconds(live.MaxWaitMs);
+        DateTimeOffset? pendingSince = null;
+        var pollDelay = FirstPollDelay;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var source = readers.LiveFor(assignment.Source);
+                var splitUpTo = await job.OfferShards(assignment.Partition, [], null);
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    var bounds = await source.GetBoundsAsync(assignment.Source, assignment.Path, cancellationToken);
+                    var now = time.GetUtcNow();
+                    if (bounds.HighWatermark > splitUpTo)
+                    {
+                        pendingSince ??= now;
+                    }
+                    else
+                    {
+                        pendingSince = null;
+                    }
+
+                    var cuts = LiveCuts.Cut(splitUpTo, bounds.HighWatermark, live.ShardSize, pendingSince is { } since && now - since >= maxWait);
+                    if (cuts.Count > 0)
+                    {
+                        splitUpTo = await job.OfferShards(assignment.Partition, cuts, bounds);
+                        state.State.SplitUpTo = splitUpTo;
+                        await state.WriteStateAsync(cancellationToken);
+                        pendingSince = bounds.HighWatermark > splitUpTo ? now : null;
+                        pollDelay = FirstPollDelay;
+                        continue;
+                    }
+
+                    var wait = pendingSince is { } waiting ? maxWait - (now - waiting) : IdleWait;
+                    if (source.WakesOnAppend)
+                    {
+                        await source.WaitForRecordsAsync(assignment.Source, assignment.Path, bounds.HighWatermark, wait, cancellationToken);
+                    }
+                    else
+                    {
+                        // A polled source: back off while nothing arrives, up to a few seconds.
+                        await Task.Delay(wait < pollDelay ? wait : pollDelay, time, cancellationToken);
+                        var after = await source.GetBoundsAsync(assignment.Source, assignment.Path, cancellationToken);
+                        pollDelay = after.HighWatermark > bounds.HighWatermark ? FirstPollDelay : TimeSpan.FromTicks(Math.Min(pollDelay.Ticks * 2, LongestPollDelay.Ticks));
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
+            {
+                // The job was deleted: nothing is left to cut for.
+                LogJobGone(logger, assignment.JobId, assignment.Partition);
+                StopWatching();
+                this.DeactivateOnIdle();
+                return;
+            }
+            catch (Exception e)
+            {
+                LogWatchFailed(logger, e, assignment.JobId, assignment.Partition);
+                try
+                {
+                    await Task.Delay(RetryAfterFailure, time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Splitter {JobId}/{Partition}: watching the partition failed; retrying")]
+    private static partial void LogWatchFailed(ILogger logger, Exception exception, string jobId, int partition);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Splitter {JobId}/{Partition}: the job is gone; the splitter stops")]
+    private static partial void LogJobGone(ILogger logger, string jobId, int partition);
+}
