@@ -63,6 +63,46 @@ public sealed record CheckpointDocument
 
     /// <summary>Every splitter's offsets, one a partition.</summary>
     [Id(17)] public IReadOnlyList<CheckpointSplitter>? Splitters { get; init; }
+
+    /// <summary>Live jobs: each partition's committed offset, offset split up to, and the shards between them that are not in flight.</summary>
+    [Id(18)] public IReadOnlyList<CheckpointLivePartition>? Live { get; init; }
+}
+
+/// <summary>One partition of a live job in a checkpoint. Every offset of <c>[Committed, SplitUpTo)</c> lies in exactly one of the lists or in a lease of <c>doing</c>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record CheckpointLivePartition
+{
+    /// <summary>The partition index.</summary>
+    [Id(0)] public int Partition { get; init; }
+
+    /// <summary>The partition as users name it (<c>topic/partition</c>).</summary>
+    [Id(1)] public string? Path { get; init; }
+
+    /// <summary>The end of the contiguous prefix of done shards.</summary>
+    [Id(2)] public long Committed { get; init; }
+
+    /// <summary>The end of the last shard cut.</summary>
+    [Id(3)] public long SplitUpTo { get; init; }
+
+    /// <summary>Shards cut and never leased, as runs cut into pieces of the job's shard size.</summary>
+    [Id(4)] public IReadOnlyList<CheckpointRange>? Fresh { get; init; }
+
+    /// <summary>Shards waiting to be leased again.</summary>
+    [Id(5)] public IReadOnlyList<CheckpointRange>? Requeued { get; init; }
+
+    /// <summary>Shards done (or dead-lettered) above the committed offset.</summary>
+    [Id(6)] public IReadOnlyList<CheckpointRange>? DoneAhead { get; init; }
+}
+
+/// <summary>A range of offsets <c>[Start, End)</c> in a checkpoint.</summary>
+[GenerateSerializer, Immutable]
+public sealed record CheckpointRange
+{
+    /// <summary>The first offset.</summary>
+    [Id(0)] public long Start { get; init; }
+
+    /// <summary>One past the last offset.</summary>
+    [Id(1)] public long End { get; init; }
 }
 
 /// <summary>The spec of a checkpointed job: the whitelisted fields of <see cref="JobSpec"/>, without the id.</summary>
@@ -151,6 +191,12 @@ public sealed record CheckpointSource
 
     /// <summary>Object kinds: the pattern of the pattern distribution.</summary>
     [Id(14)] public string? PartitionPattern { get; init; }
+
+    /// <summary>topic: the topic of the built-in log.</summary>
+    [Id(15)] public string? Topic { get; init; }
+
+    /// <summary>redisstreams: the stream keys.</summary>
+    [Id(16)] public IReadOnlyList<string>? Keys { get; init; }
 }
 
 /// <summary>A source file (a partition) as the job pinned it.</summary>

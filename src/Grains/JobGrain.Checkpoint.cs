@@ -16,6 +16,12 @@ public sealed partial class JobGrain
     public async Task<CheckpointDocument> ExportCheckpoint()
     {
         EnsureExists();
+        if (_live is not null)
+        {
+            _live.ExpireDue();
+            return LiveCheckpoints.Export(JobId, State.Spec!, State.CreatedAt, State.Lifecycle, [.. State.Paths.Select(readers.Display)], State.Live!, time.GetUtcNow());
+        }
+
         if (_book is null || _catalog is null)
         {
             throw new ShardsException(ShardsErrorKind.Conflict, "id", $"job '{JobId}' is still describing its source: export a checkpoint once every partition is acknowledged");
@@ -50,6 +56,11 @@ public sealed partial class JobGrain
     {
         ArgumentNullException.ThrowIfNull(document);
         RefuseIfTaken();
+        if (document.Live is not null)
+        {
+            return await ImportLiveCheckpoint(document);
+        }
+
         CheckpointRestore restored;
         try
         {

@@ -130,6 +130,74 @@ public sealed partial class JobGrain
         }
     }
 
+    private async Task<CreateJobResult> ImportLiveCheckpoint(CheckpointDocument document)
+    {
+        JobSpec spec;
+        LiveBookState book;
+        try
+        {
+            (spec, book) = LiveCheckpoints.Restore(document);
+        }
+        catch (CheckpointException e)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, e.Field, e.Message);
+        }
+
+        spec = spec with { Id = JobId };
+        _importing = true;
+        try
+        {
+            var locators = await readers.ResolvePartitionsAsync(spec.Source!);
+            if (locators.Count < book.Partitions.Count)
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, "live", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the source has {locators.Count} partitions here, the checkpoint {book.Partitions.Count}"));
+            }
+
+            var live = readers.LiveFor(spec.Source!);
+            for (var p = 0; p < locators.Count; p++)
+            {
+                var bounds = await live.GetBoundsAsync(spec.Source!, locators[p]);
+                if (p >= book.Partitions.Count)
+                {
+                    book.Partitions.Add(new LivePartitionState { Committed = bounds.FirstRetained, SplitUpTo = bounds.FirstRetained });
+                }
+                else if (bounds.HighWatermark < book.Partitions[p].SplitUpTo || bounds.FirstRetained > book.Partitions[p].Committed)
+                {
+                    throw new ShardsException(ShardsErrorKind.Invalid, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"live[{p}]"),
+                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"partition {p} here holds offsets [{bounds.FirstRetained}, {bounds.HighWatermark}); the checkpoint needs [{book.Partitions[p].Committed}, {book.Partitions[p].SplitUpTo}) and more"));
+                }
+
+                book.Partitions[p].HighWatermark = bounds.HighWatermark;
+                book.Partitions[p].FirstRetained = bounds.FirstRetained;
+            }
+
+            if (Exists)
+            {
+                throw new ShardsException(ShardsErrorKind.Conflict, "id", $"job '{JobId}' was created while the checkpoint was read; delete it first or import under another id (?id=)");
+            }
+
+            State.Spec = spec;
+            State.CreatedAt = document.CreatedAt;
+            State.Paths = [.. locators];
+            State.Files = [];
+            State.Book = new TaskBookState();
+            State.Live = book;
+            State.Lifecycle = document.Lifecycle ?? JobStates.Running;
+            OpenBook();
+            await WriteNow();
+        }
+        finally
+        {
+            _importing = false;
+        }
+
+        await GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.Key).Add(JobId);
+        LogImported(logger, JobId, document.JobId, document.Doing?.Count ?? 0);
+        await StartLiveSplitters();
+        StartTimers();
+        return new CreateJobResult(true, BuildStatus());
+    }
+
     private PartitionStatus LiveStatusOf(PartitionStatus partition)
     {
         var live = _live![partition.Partition];

@@ -21,6 +21,9 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public ShardsClient Client { get; private set; } = null!;
 
+    /// <summary>The server's services (the log store, options), for what no route exposes.</summary>
+    public IServiceProvider Services => _app!.Services;
+
     public async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(DataDir);
