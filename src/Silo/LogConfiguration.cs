@@ -1,0 +1,68 @@
+using OrleansShards.Core;
+using OrleansShards.Providers.LogStore;
+using OrleansShards.Readers;
+using OrleansShards.Readers.Live;
+
+namespace OrleansShards.Silo;
+
+/// <summary>Settings of the built-in log, bound from <c>Shards:LogStore</c>.</summary>
+public sealed class LogStoreSettings
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Shards:LogStore";
+
+    /// <summary><c>sqlite</c> (default: one file beside the grain state) or <c>postgres</c>.</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>sqlite: the log file; <c>{DataDir}/state/log.db</c> when empty.</summary>
+    public string? File { get; set; }
+
+    /// <summary>postgres: an Npgsql connection string without a password.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>postgres: the password as a secret reference (<c>env:NAME</c> or <c>file:PATH</c>).</summary>
+    public string? Password { get; set; }
+}
+
+/// <summary>Wires the built-in log: its store, chosen by configuration, and topics as a live source of jobs.</summary>
+public static class LogConfiguration
+{
+    /// <summary>Registers the log store of <c>Shards:LogStore</c> and the topic source adapter.</summary>
+    /// <exception cref="InvalidOperationException">A setting is missing or wrong; the message names the key.</exception>
+    public static IServiceCollection AddShardsLog(this IServiceCollection services, IConfiguration configuration, string dataDir)
+    {
+        var settings = configuration.GetSection(LogStoreSettings.Section).Get<LogStoreSettings>() ?? new LogStoreSettings();
+        switch (settings.Provider.Trim().ToLowerInvariant())
+        {
+            case "sqlite":
+                var file = string.IsNullOrWhiteSpace(settings.File) ? Path.Combine(dataDir, "state", "log.db") : Path.GetFullPath(settings.File);
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                services.AddSqliteLogStore(o => o.DataSource = file);
+                break;
+            case "postgres":
+                if (string.IsNullOrWhiteSpace(settings.ConnectionString))
+                {
+                    throw new InvalidOperationException($"{LogStoreSettings.Section}:Provider is 'postgres' but {LogStoreSettings.Section}:ConnectionString is not set");
+                }
+
+                var builder = new Npgsql.NpgsqlConnectionStringBuilder(settings.ConnectionString);
+                if (!string.IsNullOrEmpty(builder.Password))
+                {
+                    throw new InvalidOperationException($"{LogStoreSettings.Section}:ConnectionString holds a password: put it in {LogStoreSettings.Section}:Password as env:NAME or file:PATH");
+                }
+
+                if (settings.Password is { } password)
+                {
+                    builder.Password = SecretReference.ResolveOrLiteral(password, $"{LogStoreSettings.Section}:Password");
+                }
+
+                services.AddPostgresLogStore(o => o.ConnectionString = builder.ConnectionString);
+                break;
+            default:
+                throw new InvalidOperationException($"{LogStoreSettings.Section}:Provider '{settings.Provider}' is neither 'sqlite' nor 'postgres'");
+        }
+
+        services.AddSingleton<ISourceAdapter>(sp => new TopicSourceAdapter(sp.GetRequiredService<ILogStore>()));
+        return services;
+    }
+}
