@@ -1,0 +1,112 @@
+using System.Data.Common;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace OrleansShards.Providers.LogStore;
+
+/// <summary>
+/// The log store in a PostgreSQL database, which it sets up itself (tables created when missing, under an advisory
+/// lock so that several processes starting at once do not race). Appends of this process are group-committed by one
+/// writer connection; offsets come from the partition row, whose lock is held to the commit, so appends from several
+/// processes get dense offsets. Reads use the pool of an <see cref="NpgsqlDataSource"/>.
+/// </summary>
+public sealed class PostgresLogStore : RelationalLogStore
+{
+    // An arbitrary constant: the advisory lock that serializes creating the tables.
+    private const long SchemaLockKey = 0x5348_4152_444C_4F47;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    /// <summary>Connects to the database named by <paramref name="options"/> (lazily: the first operation opens the connection).</summary>
+    public PostgresLogStore(PostgresLogStoreOptions options, TimeProvider? timeProvider = null, ILogger<PostgresLogStore>? logger = null)
+        : base(Describe(options), options.PollInterval, options.MaxBatchSize, timeProvider ?? TimeProvider.System, logger ?? NullLogger<PostgresLogStore>.Instance)
+    {
+        _dataSource = NpgsqlDataSource.Create(options.ConnectionString!);
+    }
+
+    /// <inheritdoc/>
+    protected override string BeginStatement => "BEGIN";
+
+    /// <inheritdoc/>
+    protected override string GreatestFunction => "GREATEST";
+
+    /// <inheritdoc/>
+    protected override DbConnection OpenWriterConnection()
+    {
+        var connection = _dataSource.OpenConnection();
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"BEGIN; SELECT pg_advisory_xact_lock({SchemaLockKey}); {LogStoreSchema.PostgresCreate} COMMIT;";
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override async ValueTask<DbConnection> OpenReaderConnectionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException exception)
+        {
+            throw Failure("be opened for reading", exception);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void InsertRecords(WriterSession session, long topicId, int partition, long firstOffset, long appendedAt, IReadOnlyList<ReadOnlyMemory<byte>> records)
+    {
+        // One statement per append whatever its size: the values travel as one bytea[] and unnest numbers them.
+        var insert = session.Command(
+            $"INSERT INTO {LogStoreSchema.Records} (topic_id, part, record_offset, appended_at, value) " +
+            "SELECT @topic, @part, @first + u.ordinal - 1, @at, u.value FROM unnest(@values) WITH ORDINALITY AS u(value, ordinal)",
+            "@topic", "@part", "@first", "@at", "@values");
+        var values = (NpgsqlParameter)insert.Inner.Parameters["@values"];
+        values.NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea;
+        var array = new byte[records.Count][];
+        for (var i = 0; i < array.Length; i++)
+        {
+            array[i] = records[i].ToArray();
+        }
+
+        try
+        {
+            insert.Execute(topicId, partition, firstOffset, appendedAt, array);
+        }
+        finally
+        {
+            values.Value = DBNull.Value;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override bool IsUniqueViolation(DbException exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _dataSource.Dispose();
+        }
+    }
+
+    private static string Describe(PostgresLogStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        return $"PostgreSQL database '{builder.Database}' on {builder.Host}:{builder.Port}";
+    }
+}

@@ -1,0 +1,805 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using OrleansShards.Core;
+
+namespace OrleansShards.Providers.LogStore;
+
+/// <summary>
+/// The relational log store shared by the SQLite and PostgreSQL dialects. Every write (appends, topic changes,
+/// truncation) is queued to one writer thread that commits everything queued while the previous commit was
+/// being made durable in one transaction (group commit): many producers appending one record each cost one
+/// fsync per batch, not one per record. Offsets come from the partition's row (its high-water mark), bumped in
+/// the same transaction that inserts the records, so several processes appending to one database still get
+/// dense offsets. Reads run on pooled connections of their own, beside the writer.
+/// </summary>
+public abstract partial class RelationalLogStore : ILogStore, IDisposable
+{
+    private const int MaxTopicNameLength = 255;
+    private const int MaxPartitions = 65_536;
+
+    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+
+    private readonly ConcurrentDictionary<(string Topic, int Partition), AppendSignal> _signals = new();
+    private readonly int _maxBatchSize;
+    private readonly TimeSpan _pollInterval;
+    private readonly Thread _writer;
+    private readonly ILogger _logger;
+    private WriterSession? _session;
+    private long _transactions;
+    private long _appendedRecords;
+    private int _disposed;
+    private bool _schemaReady;
+
+    /// <summary>Starts the writer thread.</summary>
+    /// <param name="description">Names the database in errors and logs (a file path, a host and database).</param>
+    /// <param name="pollInterval">How often <see cref="WaitForAppendAsync"/> looks for appends made by other processes.</param>
+    /// <param name="maxBatchSize">Most writes committed in one transaction.</param>
+    /// <param name="timeProvider">The clock of append times and of waits.</param>
+    /// <param name="logger">Where failed commits are logged.</param>
+    protected RelationalLogStore(string description, TimeSpan pollInterval, int maxBatchSize, TimeProvider timeProvider, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+        if (pollInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pollInterval), pollInterval, "The poll interval of the log store must be positive.");
+        }
+
+        if (maxBatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "The largest batch of the log store must be at least 1.");
+        }
+
+        Description = description;
+        _pollInterval = pollInterval;
+        _maxBatchSize = maxBatchSize;
+        TimeProvider = timeProvider;
+        Logger = logger;
+        _logger = logger;
+        _writer = new Thread(RunWriter) { IsBackground = true, Name = $"Log store writer ({description})" };
+        _writer.Start();
+    }
+
+    /// <summary>Names the database in errors and logs.</summary>
+    public string Description { get; }
+
+    /// <summary>Transactions committed by the writer so far; appends per transaction show how well group commit works.</summary>
+    public long Transactions => Interlocked.Read(ref _transactions);
+
+    /// <summary>Records appended through this instance so far.</summary>
+    public long AppendedRecords => Interlocked.Read(ref _appendedRecords);
+
+    /// <summary>The clock of append times and waits.</summary>
+    protected TimeProvider TimeProvider { get; }
+
+    /// <summary>The store's logger.</summary>
+    protected ILogger Logger { get; }
+
+    /// <summary>
+    /// Opens the writer's connection, sets it up for durable commits and creates the tables when missing.
+    /// Called on the writer thread, again after a connection failed.
+    /// </summary>
+    protected abstract DbConnection OpenWriterConnection();
+
+    /// <summary>Opens a connection for reads (the tables exist by then).</summary>
+    protected abstract ValueTask<DbConnection> OpenReaderConnectionAsync(CancellationToken cancellationToken);
+
+    private async ValueTask<DbConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        if (!Volatile.Read(ref _schemaReady))
+        {
+            // The writer creates the tables when it opens its connection; an empty write makes it do so.
+            await Enqueue(static _ => 0L, appended: null, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _schemaReady, true);
+        }
+
+        return await OpenReaderConnectionAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The statement that starts a write transaction (SQLite takes the write lock up front).</summary>
+    protected abstract string BeginStatement { get; }
+
+    /// <summary>The SQL function that returns the larger of two integers (<c>MAX</c> in SQLite, <c>GREATEST</c> in PostgreSQL).</summary>
+    protected abstract string GreatestFunction { get; }
+
+    /// <summary>Inserts the records of one append at consecutive offsets from <paramref name="firstOffset"/>, inside the writer's transaction.</summary>
+    protected abstract void InsertRecords(WriterSession session, long topicId, int partition, long firstOffset, long appendedAt, IReadOnlyList<ReadOnlyMemory<byte>> records);
+
+    /// <summary>Whether <paramref name="exception"/> is the database refusing a duplicate key (a topic created by another process at the same time).</summary>
+    protected abstract bool IsUniqueViolation(DbException exception);
+
+    /// <inheritdoc/>
+    public async ValueTask<TopicDescription> CreateTopicAsync(string topic, int partitions, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        ValidatePartitionCount(partitions, nameof(partitions));
+        return await Enqueue(session => CreateTopic(session, topic, partitions), appended: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<TopicDescription> AddPartitionsAsync(string topic, int partitions, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        ValidatePartitionCount(partitions, nameof(partitions));
+        return await Enqueue(session => AddPartitions(session, topic, partitions), appended: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<TopicDescription?> GetTopicAsync(string topic, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, $"SELECT name, partitions, created_at FROM {LogStoreSchema.Topics} WHERE name = @name", ("@name", topic));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadTopic(reader) : null;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<TopicDescription>> ListTopicsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, $"SELECT name, partitions, created_at FROM {LogStoreSchema.Topics}");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var topics = new List<TopicDescription>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            topics.Add(ReadTopic(reader));
+        }
+
+        // Ordinal order in C#: the databases' collations differ, the contract's order must not.
+        topics.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return topics;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> DeleteTopicAsync(string topic, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        var deleted = await Enqueue(session => DeleteTopic(session, topic), appended: null, cancellationToken).ConfigureAwait(false);
+        foreach (var key in _signals.Keys)
+        {
+            if (key.Topic == topic && _signals.TryRemove(key, out var signal))
+            {
+                signal.Wake();
+            }
+        }
+
+        return deleted;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<AppendResult> AppendAsync(string topic, int partition, IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        ValidatePartition(partition);
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            var bounds = await GetBoundsAsync(topic, partition, cancellationToken).ConfigureAwait(false);
+            return new AppendResult(bounds.HighWatermark, bounds.HighWatermark);
+        }
+
+        var result = await Enqueue(session => Append(session, topic, partition, records), (topic, partition), cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<LogReadResult> ReadAsync(string topic, int partition, long fromOffset, int maxRecords, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        ValidatePartition(partition);
+        if (fromOffset < 0)
+        {
+            throw new LogStoreException(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to read from must not be negative, not {fromOffset}");
+        }
+
+        if (maxRecords < 1)
+        {
+            throw new LogStoreException(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: the number of records to read must be at least 1, not {maxRecords}");
+        }
+
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (topicId, bounds) = await ReadBoundsAsync(connection, topic, partition, cancellationToken).ConfigureAwait(false);
+        if (fromOffset < bounds.FirstRetained)
+        {
+            throw new LogTruncatedException(topic, partition, fromOffset, bounds.FirstRetained);
+        }
+
+        var records = new List<LogRecord>(Math.Min(maxRecords, 1024));
+        if (fromOffset < bounds.HighWatermark)
+        {
+            await using var command = Command(connection,
+                $"SELECT record_offset, value, appended_at FROM {LogStoreSchema.Records} " +
+                "WHERE topic_id = @topic AND part = @part AND record_offset >= @from ORDER BY record_offset LIMIT @limit",
+                ("@topic", topicId), ("@part", partition), ("@from", fromOffset), ("@limit", maxRecords));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                records.Add(new LogRecord(reader.GetInt64(0), (byte[])reader.GetValue(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+            }
+
+            // The bounds and the records are read without one snapshot: a truncation in between shows as records that
+            // start above the offset asked for. Reported as such, never skipped over.
+            if (records.Count == 0 || records[0].Offset != fromOffset)
+            {
+                var (_, now) = await ReadBoundsAsync(connection, topic, partition, cancellationToken).ConfigureAwait(false);
+                throw new LogTruncatedException(topic, partition, fromOffset, Math.Max(now.FirstRetained, fromOffset + 1));
+            }
+        }
+
+        var highWatermark = records.Count == 0 ? bounds.HighWatermark : Math.Max(bounds.HighWatermark, records[^1].Offset + 1);
+        return new LogReadResult(records, new PartitionBounds(bounds.FirstRetained, highWatermark));
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<PartitionBounds> GetBoundsAsync(string topic, int partition, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        ValidatePartition(partition);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (_, bounds) = await ReadBoundsAsync(connection, topic, partition, cancellationToken).ConfigureAwait(false);
+        return bounds;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Append times never go backwards within a partition (an append stamped before the previous one gets the
+    /// previous one's time), so the offsets are ordered by time too and a binary search over primary-key lookups
+    /// finds the offset without an index on the time.
+    /// </remarks>
+    public async ValueTask<long> FindOffsetAsync(string topic, int partition, DateTimeOffset time, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        ValidatePartition(partition);
+        var target = time.ToUnixTimeMilliseconds();
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (topicId, bounds) = await ReadBoundsAsync(connection, topic, partition, cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection,
+            $"SELECT appended_at FROM {LogStoreSchema.Records} WHERE topic_id = @topic AND part = @part AND record_offset = @offset",
+            ("@topic", topicId), ("@part", partition), ("@offset", 0L));
+        var low = bounds.FirstRetained;
+        var high = bounds.HighWatermark;
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            command.Parameters["@offset"].Value = middle;
+            var appendedAt = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            if (appendedAt is null or DBNull || Convert.ToInt64(appendedAt, System.Globalization.CultureInfo.InvariantCulture) < target)
+            {
+                // Truncated meanwhile, or too old: the answer lies above.
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<long> TruncateAsync(string topic, int partition, long beforeOffset, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        ValidatePartition(partition);
+        if (beforeOffset < 0)
+        {
+            throw new LogStoreException(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to truncate before must not be negative, not {beforeOffset}");
+        }
+
+        return await Enqueue(session => Truncate(session, topic, partition, beforeOffset), appended: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> WaitForAppendAsync(string topic, int partition, long afterOffset, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ValidateTopic(topic);
+        ValidatePartition(partition);
+        var deadline = TimeProvider.GetTimestamp() + (long)(Math.Max(0, timeout.TotalSeconds) * TimeProvider.TimestampFrequency);
+        while (true)
+        {
+            // Take the signal before looking at the database: an append committed after the look completes this one.
+            var signal = _signals.GetOrAdd((topic, partition), static _ => new AppendSignal());
+            var woken = signal.Task;
+            var bounds = await GetBoundsAsync(topic, partition, cancellationToken).ConfigureAwait(false);
+            if (bounds.HighWatermark > afterOffset)
+            {
+                return true;
+            }
+
+            var remaining = TimeProvider.GetElapsedTime(TimeProvider.GetTimestamp(), deadline);
+            if (remaining <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            var wait = remaining < _pollInterval ? remaining : _pollInterval;
+            try
+            {
+                await woken.WaitAsync(wait, TimeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Time to poll: another process may have appended.
+            }
+        }
+    }
+
+    /// <summary>Stops taking writes, commits what is queued, and closes the writer's connection.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _queue.Writer.TryComplete();
+        if (Thread.CurrentThread != _writer)
+        {
+            _writer.Join();
+        }
+
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the dialect's resources once the writer has stopped.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <summary>Creates a command on <paramref name="connection"/> with named parameters.</summary>
+    protected static DbCommand Command(DbConnection connection, string sql, params ReadOnlySpan<(string Name, object Value)> parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    /// <summary>Wraps a database failure in an error that names the store.</summary>
+    protected Exception Failure(string what, Exception exception) =>
+        new LogStoreUnavailableException($"The log store {Description} could not {what}: {exception.Message}", exception);
+
+    private static TopicDescription ReadTopic(DbDataReader reader) =>
+        new(reader.GetString(0), reader.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+
+    private static void ValidateTopic(string topic)
+    {
+        if (string.IsNullOrWhiteSpace(topic))
+        {
+            throw new LogStoreException(LogStoreErrorKind.Invalid, "the topic name must not be empty");
+        }
+
+        if (topic.Length > MaxTopicNameLength)
+        {
+            throw new LogStoreException(LogStoreErrorKind.Invalid, $"the topic name '{topic[..32]}...' is {topic.Length} characters long; at most {MaxTopicNameLength} are allowed");
+        }
+
+        foreach (var c in topic)
+        {
+            if (char.IsControl(c))
+            {
+                throw new LogStoreException(LogStoreErrorKind.Invalid, $"the topic name '{topic.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a control character");
+            }
+        }
+    }
+
+    private static void ValidatePartition(int partition)
+    {
+        if (partition < 0)
+        {
+            throw new LogStoreException(LogStoreErrorKind.Invalid, $"partition numbers start at 0; {partition} is not one");
+        }
+    }
+
+    private static void ValidatePartitionCount(int partitions, string name)
+    {
+        if (partitions is < 1 or > MaxPartitions)
+        {
+            throw new LogStoreException(LogStoreErrorKind.Invalid, $"{name} must be between 1 and {MaxPartitions}, not {partitions}");
+        }
+    }
+
+    private static async ValueTask<(long TopicId, PartitionBounds Bounds)> ReadBoundsAsync(DbConnection connection, string topic, int partition, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection,
+            $"SELECT t.id, t.partitions, p.first_retained, p.next_offset FROM {LogStoreSchema.Topics} t " +
+            $"LEFT JOIN {LogStoreSchema.Partitions} p ON p.topic_id = t.id AND p.part = @part WHERE t.name = @name",
+            ("@name", topic), ("@part", partition));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            throw TopicNotFound(topic);
+        }
+
+        if (await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false))
+        {
+            throw PartitionNotFound(topic, partition, reader.GetInt32(1));
+        }
+
+        return (reader.GetInt64(0), new PartitionBounds(reader.GetInt64(2), reader.GetInt64(3)));
+    }
+
+    private static LogStoreException TopicNotFound(string topic) =>
+        new(LogStoreErrorKind.NotFound, $"topic '{topic}' does not exist");
+
+    private static LogStoreException PartitionNotFound(string topic, int partition, int partitions) =>
+        new(LogStoreErrorKind.NotFound, $"topic '{topic}' has {partitions} partition(s), numbered 0 to {partitions - 1}; partition {partition} does not exist");
+
+    private TopicDescription CreateTopic(WriterSession session, string topic, int partitions)
+    {
+        var existing = FindTopic(session, topic);
+        if (existing is { } found)
+        {
+            if (found.Description.Partitions != partitions)
+            {
+                throw new LogStoreException(LogStoreErrorKind.Conflict,
+                    $"topic '{topic}' exists with {found.Description.Partitions} partition(s); it cannot be created again with {partitions}");
+            }
+
+            return found.Description;
+        }
+
+        var createdAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var id = Convert.ToInt64(session.Command(
+                $"INSERT INTO {LogStoreSchema.Topics} (name, partitions, created_at) VALUES (@name, @partitions, @created) RETURNING id",
+                "@name", "@partitions", "@created")
+            .Scalar(topic, partitions, createdAt), System.Globalization.CultureInfo.InvariantCulture);
+        InsertPartitions(session, id, 0, partitions);
+        return new TopicDescription(topic, partitions, DateTimeOffset.FromUnixTimeMilliseconds(createdAt));
+    }
+
+    private TopicDescription AddPartitions(WriterSession session, string topic, int partitions)
+    {
+        var (id, description) = FindTopic(session, topic) ?? throw TopicNotFound(topic);
+        if (partitions < description.Partitions)
+        {
+            throw new LogStoreException(LogStoreErrorKind.Invalid,
+                $"topic '{topic}' has {description.Partitions} partition(s); partitions are never removed, so it cannot shrink to {partitions}");
+        }
+
+        if (partitions == description.Partitions)
+        {
+            return description;
+        }
+
+        session.Command($"UPDATE {LogStoreSchema.Topics} SET partitions = @partitions WHERE id = @id", "@partitions", "@id").Execute(partitions, id);
+        InsertPartitions(session, id, description.Partitions, partitions);
+        return description with { Partitions = partitions };
+    }
+
+    private static void InsertPartitions(WriterSession session, long topicId, int from, int to)
+    {
+        var insert = session.Command(
+            $"INSERT INTO {LogStoreSchema.Partitions} (topic_id, part, first_retained, next_offset, last_appended_at) VALUES (@topic, @part, 0, 0, 0)",
+            "@topic", "@part");
+        for (var part = from; part < to; part++)
+        {
+            insert.Execute(topicId, part);
+        }
+    }
+
+    private static (long Id, TopicDescription Description)? FindTopic(WriterSession session, string topic)
+    {
+        using var reader = session.Command($"SELECT id, name, partitions, created_at FROM {LogStoreSchema.Topics} WHERE name = @name", "@name").Reader(topic);
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        return (reader.GetInt64(0), new TopicDescription(reader.GetString(1), reader.GetInt32(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+    }
+
+    private static bool DeleteTopic(WriterSession session, string topic)
+    {
+        if (FindTopic(session, topic) is not { } found)
+        {
+            return false;
+        }
+
+        session.Command($"DELETE FROM {LogStoreSchema.Records} WHERE topic_id = @id", "@id").Execute(found.Id);
+        session.Command($"DELETE FROM {LogStoreSchema.Partitions} WHERE topic_id = @id", "@id").Execute(found.Id);
+        session.Command($"DELETE FROM {LogStoreSchema.Topics} WHERE id = @id", "@id").Execute(found.Id);
+        return true;
+    }
+
+    private AppendResult Append(WriterSession session, string topic, int partition, IReadOnlyList<ReadOnlyMemory<byte>> records)
+    {
+        var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+
+        // The row lock this update takes is held to the commit: a concurrent append from another process waits for it
+        // and then bumps the new high-water mark.
+        long topicId, next, appendedAt;
+        using (var reader = session.Command(
+                   $"UPDATE {LogStoreSchema.Partitions} SET next_offset = next_offset + @count, last_appended_at = {GreatestFunction}(last_appended_at, @now) " +
+                   $"WHERE part = @part AND topic_id = (SELECT id FROM {LogStoreSchema.Topics} WHERE name = @name) " +
+                   "RETURNING topic_id, next_offset, last_appended_at",
+                   "@count", "@now", "@part", "@name")
+               .Reader((long)records.Count, now, partition, topic))
+        {
+            if (!reader.Read())
+            {
+                reader.Close();
+                throw FindTopic(session, topic) is { } found ? PartitionNotFound(topic, partition, found.Description.Partitions) : TopicNotFound(topic);
+            }
+
+            topicId = reader.GetInt64(0);
+            next = reader.GetInt64(1);
+            appendedAt = reader.GetInt64(2);
+        }
+
+        var first = next - records.Count;
+        InsertRecords(session, topicId, partition, first, appendedAt, records);
+        return new AppendResult(first, next);
+    }
+
+    private static long Truncate(WriterSession session, string topic, int partition, long beforeOffset)
+    {
+        long topicId, firstRetained;
+        using (var reader = session.Command(
+                   $"UPDATE {LogStoreSchema.Partitions} SET first_retained = CASE WHEN first_retained >= @before THEN first_retained " +
+                   "WHEN next_offset <= @before THEN next_offset ELSE @before END " +
+                   $"WHERE part = @part AND topic_id = (SELECT id FROM {LogStoreSchema.Topics} WHERE name = @name) RETURNING topic_id, first_retained",
+                   "@before", "@part", "@name")
+               .Reader(beforeOffset, partition, topic))
+        {
+            if (!reader.Read())
+            {
+                reader.Close();
+                throw FindTopic(session, topic) is { } found ? PartitionNotFound(topic, partition, found.Description.Partitions) : TopicNotFound(topic);
+            }
+
+            topicId = reader.GetInt64(0);
+            firstRetained = reader.GetInt64(1);
+        }
+
+        session.Command($"DELETE FROM {LogStoreSchema.Records} WHERE topic_id = @topic AND part = @part AND record_offset < @before", "@topic", "@part", "@before")
+            .Execute(topicId, partition, firstRetained);
+        return firstRetained;
+    }
+
+    private async ValueTask<T> Enqueue<T>(Func<WriterSession, T> run, (string Topic, int Partition)? appended, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var write = new PendingWrite<T>(run, appended);
+        if (!_queue.Writer.TryWrite(write))
+        {
+            throw new ObjectDisposedException(GetType().Name, $"The log store {Description} is closed.");
+        }
+
+        // Cancelling stops the wait, not the write: once queued, it commits (or fails) on its own.
+        return await write.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void RunWriter()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<PendingWrite>(Math.Min(_maxBatchSize, 256));
+        while (true)
+        {
+            if (!reader.TryRead(out var first))
+            {
+                // A dedicated thread may block: it keeps the fsyncs off the thread pool.
+                var wait = reader.WaitToReadAsync();
+                var more = wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+                if (!more)
+                {
+                    _session?.Dispose();
+                    _session = null;
+                    return;
+                }
+
+                continue;
+            }
+
+            batch.Add(first);
+            while (batch.Count < _maxBatchSize && reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            // Partition rows are locked in one order, so two processes committing batches cannot deadlock on them.
+            if (batch.Count > 1)
+            {
+                var ordered = batch.OrderBy(w => w.Appended?.Topic ?? string.Empty, StringComparer.Ordinal).ThenBy(w => w.Appended?.Partition ?? -1).ToList();
+                batch.Clear();
+                batch.AddRange(ordered);
+            }
+
+            try
+            {
+                if (!TryCommit(batch))
+                {
+                    // A database error fails the whole transaction; each write then gets a transaction of its own, so
+                    // only the one at fault fails.
+                    foreach (var write in batch)
+                    {
+                        TryCommit([write]);
+                    }
+                }
+            }
+            catch (Exception exception)
+            {
+                LogBatchFailed(exception, Description);
+                foreach (var write in batch)
+                {
+                    write.Error ??= exception;
+                }
+            }
+
+            foreach (var write in batch)
+            {
+                write.Complete();
+                if (write.Error is null && write.Appended is { } key && _signals.TryGetValue(key, out var signal))
+                {
+                    signal.Wake();
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    /// <summary>Runs the writes in one transaction; false when the database failed it (nothing of it committed).</summary>
+    private bool TryCommit(List<PendingWrite> batch, bool retryDuplicate = true)
+    {
+        foreach (var write in batch)
+        {
+            write.Error = null;
+        }
+
+        try
+        {
+            _session ??= new WriterSession(OpenWriterConnection());
+        }
+        catch (Exception exception)
+        {
+            var failure = Failure("be opened", exception);
+            foreach (var write in batch)
+            {
+                write.Error = failure;
+            }
+
+            return true;
+        }
+
+        var session = _session;
+        try
+        {
+            session.Command(BeginStatement).Execute();
+            var appended = 0L;
+            foreach (var write in batch)
+            {
+                try
+                {
+                    appended += write.Run(session);
+                }
+                catch (LogStoreException refused)
+                {
+                    // Refused before it wrote anything: the rest of the batch goes on.
+                    write.Error = refused;
+                }
+            }
+
+            session.Command("COMMIT").Execute();
+            Interlocked.Increment(ref _transactions);
+            Interlocked.Add(ref _appendedRecords, appended);
+            return true;
+        }
+        catch (Exception exception)
+        {
+            var failure = exception is DbException db && IsUniqueViolation(db)
+                ? exception
+                : Failure(batch.Count == 1 ? "commit a write" : "commit a batch of writes", exception);
+            LogBatchFailed(exception, Description);
+            try
+            {
+                session.Command("ROLLBACK").Execute();
+            }
+            catch (Exception rollback)
+            {
+                // The connection is broken: the next batch opens a new one.
+                LogRollbackFailed(rollback, Description);
+                _session = null;
+                session.Dispose();
+            }
+
+            foreach (var write in batch)
+            {
+                write.Error = failure;
+            }
+
+            if (retryDuplicate && batch.Count == 1 && exception is DbException unique && IsUniqueViolation(unique))
+            {
+                // Another process created the same topic at the same moment: run it again to see the topic it made.
+                batch[0].Error = null;
+                return TryCommit(batch, retryDuplicate: false);
+            }
+
+            return batch.Count == 1;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Log store {Store}: a transaction failed")]
+    private partial void LogBatchFailed(Exception exception, string store);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Log store {Store}: rollback failed; the connection is reopened")]
+    private partial void LogRollbackFailed(Exception exception, string store);
+
+    /// <summary>Wakes the waiters of one partition: completed and replaced at every append.</summary>
+    private sealed class AppendSignal
+    {
+        private TaskCompletionSource _current = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Task => Volatile.Read(ref _current).Task;
+
+        public void Wake() =>
+            Interlocked.Exchange(ref _current, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    private abstract class PendingWrite
+    {
+        protected PendingWrite((string Topic, int Partition)? appended) => Appended = appended;
+
+        public (string Topic, int Partition)? Appended { get; }
+
+        public Exception? Error { get; set; }
+
+        /// <summary>Runs inside the transaction; returns the number of records appended.</summary>
+        public abstract long Run(WriterSession session);
+
+        /// <summary>Called after the commit (or the failure): only now is an append acknowledged.</summary>
+        public abstract void Complete();
+    }
+
+    private sealed class PendingWrite<T> : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Func<WriterSession, T> _run;
+        private T? _result;
+
+        public PendingWrite(Func<WriterSession, T> run, (string Topic, int Partition)? appended)
+            : base(appended) => _run = run;
+
+        public Task<T> Task => _completion.Task;
+
+        public override long Run(WriterSession session)
+        {
+            _result = _run(session);
+            return _result is AppendResult appended ? appended.NextOffset - appended.FirstOffset : 0;
+        }
+
+        public override void Complete()
+        {
+            if (Error is { } error)
+            {
+                _completion.TrySetException(error);
+            }
+            else
+            {
+                _completion.TrySetResult(_result!);
+            }
+        }
+    }
+}
+
+/// <summary>The database of a log store could not be reached or refused a statement; the message names the store.</summary>
+public sealed class LogStoreUnavailableException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public LogStoreUnavailableException(string message, Exception innerException) : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,96 @@
+using System.Data.Common;
+
+namespace OrleansShards.Providers.LogStore;
+
+/// <summary>
+/// The writer thread's connection and its commands, kept by statement text so that each one is parsed (and, where
+/// the driver does so, prepared) once and only rebound afterwards.
+/// </summary>
+public sealed class WriterSession : IDisposable
+{
+    private readonly Dictionary<string, SessionCommand> _commands = new(StringComparer.Ordinal);
+
+    internal WriterSession(DbConnection connection) => Connection = connection;
+
+    /// <summary>The open connection, used by the writer thread only.</summary>
+    public DbConnection Connection { get; }
+
+    /// <summary>The command for <paramref name="sql"/>, with parameters named in the order values are bound.</summary>
+    public SessionCommand Command(string sql, params string[] parameterNames)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = new SessionCommand(Connection, sql, parameterNames);
+            _commands.Add(sql, command);
+        }
+
+        return command;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+
+        _commands.Clear();
+        Connection.Dispose();
+    }
+}
+
+/// <summary>One statement of the writer with its parameters, rebound at each use.</summary>
+public sealed class SessionCommand : IDisposable
+{
+    private readonly DbCommand _command;
+
+    internal SessionCommand(DbConnection connection, string sql, string[] parameterNames)
+    {
+        _command = connection.CreateCommand();
+        _command.CommandText = sql;
+        foreach (var name in parameterNames)
+        {
+            var parameter = _command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = DBNull.Value;
+            _command.Parameters.Add(parameter);
+        }
+    }
+
+    /// <summary>The underlying command, for dialect-specific parameter types.</summary>
+    public DbCommand Inner => _command;
+
+    /// <summary>Binds <paramref name="values"/> in order and executes the statement.</summary>
+    public int Execute(params ReadOnlySpan<object> values)
+    {
+        Bind(values);
+        return _command.ExecuteNonQuery();
+    }
+
+    /// <summary>Binds <paramref name="values"/> in order and returns the first column of the first row.</summary>
+    public object? Scalar(params ReadOnlySpan<object> values)
+    {
+        Bind(values);
+        var value = _command.ExecuteScalar();
+        return value is DBNull ? null : value;
+    }
+
+    /// <summary>Binds <paramref name="values"/> in order and opens a reader.</summary>
+    public DbDataReader Reader(params ReadOnlySpan<object> values)
+    {
+        Bind(values);
+        return _command.ExecuteReader();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _command.Dispose();
+
+    private void Bind(ReadOnlySpan<object> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            _command.Parameters[i].Value = values[i];
+        }
+    }
+}
