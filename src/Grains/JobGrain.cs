@@ -531,8 +531,11 @@ public sealed partial class JobGrain(
             var file = p < State.Files.Count ? State.Files[p] : null;
             return new PartitionStatus(p, readers.Display(path), file?.RecordCount, file is null ? null : _catalog?.ShardsOf(p), file is not null);
         }).ToList();
-        var epochs = State.Book.Epochs.Select(e => new EpochStatus(e.Epoch, e.ShardsDone, e.RecordsDelivered, e.Expired, e.Failed)).ToList();
-        var dead = State.Book.DeadLetters.Select(d => new DeadLetterStatus(TaskIds.Format(d.Epoch, d.Range), d.Epoch, d.Range, d.Attempts, d.LastError)).ToList();
+        var live = State.Live;
+        List<EpochStatus> epochs = live is not null
+            ? [new EpochStatus(0, live.ShardsDone, live.RecordsDelivered, live.Expired, live.Failed)]
+            : State.Book.Epochs.Select(e => new EpochStatus(e.Epoch, e.ShardsDone, e.RecordsDelivered, e.Expired, e.Failed)).ToList();
+        var dead = (live?.DeadLetters ?? State.Book.DeadLetters).Select(d => new DeadLetterStatus(TaskIds.Format(d.Epoch, d.Range), d.Epoch, d.Range, d.Attempts, d.LastError)).ToList();
         if (_live is not null)
         {
             partitions = [.. partitions.Select(p => LiveStatusOf(p))];
@@ -545,7 +548,7 @@ public sealed partial class JobGrain(
             State.Book.Epoch,
             spec.Epochs,
             progress,
-            new RecordCounts(State.Book.TotalRecordsDelivered, total),
+            new RecordCounts(live?.RecordsDelivered ?? State.Book.TotalRecordsDelivered, total),
             partitions,
             epochs,
             dead,

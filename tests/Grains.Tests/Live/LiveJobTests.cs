@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Grains.Tests.Faults;
