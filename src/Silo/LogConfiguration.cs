@@ -63,6 +63,12 @@ public static class LogConfiguration
         }
 
         services.AddSingleton<ISourceAdapter>(sp => new TopicSourceAdapter(sp.GetRequiredService<ILogStore>()));
+        var retention = configuration.GetSection(TopicRetentionSettings.Section);
+        services.Configure<TopicRetentionSettings>(retention);
+        // Fails at start-up, naming the keys, rather than at the first retention round.
+        _ = (retention.Get<TopicRetentionSettings>() ?? new TopicRetentionSettings()).Policy;
+        services.AddSingleton<TopicRetention>();
+        services.AddHostedService<TopicRetentionService>();
         return services;
     }
 }

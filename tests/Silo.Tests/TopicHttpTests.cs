@@ -218,3 +218,47 @@ public sealed class TopicHttpTests(ServerFixture server) : IClassFixture<ServerF
         Assert.Equal("running", status.GetProperty("state").GetString());
     }
 }
+
+/// <summary>Retention of the built-in log against the real server: by count, never past a live job's committed offset.</summary>
+public sealed class TopicRetentionTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task Retention_by_count_stops_at_the_committed_offset_of_a_job_still_reading_the_topic()
+    {
+        var topic = "r-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(HttpStatusCode.Created, (await server.Http.PostAsJsonAsync("/v1/topics", new { name = topic, partitions = 1 })).StatusCode);
+        var job = "retained-" + topic;
+        Assert.Equal(HttpStatusCode.Created, (await server.Http.PostAsJsonAsync("/v1/jobs", new { id = job, source = new { kind = "topic", topic }, shardSize = 10, maxWaitMs = 50 })).StatusCode);
+        var records = Enumerable.Range(0, 100).Select(i => new { id = i });
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.PostAsJsonAsync($"/v1/topics/{topic}/partitions/0/records", records)).StatusCode);
+
+        // The job commits its first three shards: [0, 30).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var reported = 0;
+        while (reported < 3)
+        {
+            var batch = await server.Client.LeaseAsync(job, "w", 1, cancellationToken: timeout.Token);
+            foreach (var lease in batch.Leases)
+            {
+                await server.Client.ReportAsync(job, new GrainInterfaces.TaskReport(lease.TaskId, lease.LeaseId, "w", Done: true), timeout.Token);
+                reported++;
+            }
+
+            if (batch.Leases.Count == 0)
+            {
+                await Task.Delay(50, timeout.Token);
+            }
+        }
+
+        var retention = ActivatorUtilities.CreateInstance<TopicRetention>(server.Services);
+        await retention.RunOnceAsync(new LogRetention(maxRecords: 10, maxAge: null), timeout.Token);
+        var bounds = await server.Services.GetRequiredService<ILogStore>().GetBoundsAsync(topic, 0, timeout.Token);
+        Assert.Equal(new PartitionBounds(30, 100), bounds);
+
+        // Once the job is gone, the count alone decides.
+        Assert.Equal(HttpStatusCode.NoContent, (await server.Http.DeleteAsync($"/v1/jobs/{job}", timeout.Token)).StatusCode);
+        await retention.RunOnceAsync(new LogRetention(maxRecords: 10, maxAge: null), timeout.Token);
+        bounds = await server.Services.GetRequiredService<ILogStore>().GetBoundsAsync(topic, 0, timeout.Token);
+        Assert.Equal(new PartitionBounds(90, 100), bounds);
+    }
+}
