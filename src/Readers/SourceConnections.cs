@@ -7,7 +7,7 @@ namespace OrleansShards.Readers;
 /// </summary>
 public sealed class SourceConnection
 {
-    /// <summary>What it connects to: <c>postgres</c>, <c>s3</c> or <c>azureblob</c>.</summary>
+    /// <summary>What it connects to: <c>postgres</c>, <c>s3</c>, <c>azureblob</c> or <c>redis</c> (Redis Streams; <see cref="ConnectionString"/> is then <c>host:port</c>).</summary>
     public string Kind { get; set; } = "";
 
     /// <summary>postgres: an Npgsql connection string without the password (for example <c>Host=db;Username=reader;Database=warehouse</c>).</summary>

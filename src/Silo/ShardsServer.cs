@@ -142,6 +142,7 @@ public static class ShardsServer
         // Source adapters beyond files under the data roots (one line each):
         builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Sql.SqlSourceAdapter(new DataRoots(dataDir, shards.DataRoots.Select(Path.GetFullPath)), services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value));
         builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Objects.ObjectSourceAdapter(services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value, new OrleansShards.Readers.Objects.ObjectSourceOptions { CacheDirectory = Path.Combine(dataDir, "cache", "objects") }));
+        builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Live.RedisStreamsSourceAdapter(services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value));
         builder.Services.AddShardsLog(builder.Configuration, dataDir);
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
