@@ -144,6 +144,7 @@ public static class ShardsServer
         builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Objects.ObjectSourceAdapter(services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value, new OrleansShards.Readers.Objects.ObjectSourceOptions { CacheDirectory = Path.Combine(dataDir, "cache", "objects") }));
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
+        builder.AddShardsWeb();
 
         builder.UseOrleans(silo =>
         {
@@ -207,6 +208,7 @@ public static class ShardsServer
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseShardsWeb();
         app.MapShardsApi();
         return app;
     }
