@@ -133,7 +133,7 @@ public sealed class RouteRoleHandler(AuthTokenStore tokens) : AuthorizationHandl
     public static string TemplateOf(HttpContext http)
     {
         ArgumentNullException.ThrowIfNull(http);
-        return http.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } template } ? "/" + template.TrimStart('/') : http.Request.Path.Value ?? "/";
+        return http.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } template } ? "/" + template.Trim('/') : http.Request.Path.Value ?? "/";
     }
 
     /// <summary>The rule of the request.</summary>
