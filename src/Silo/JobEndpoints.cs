@@ -65,7 +65,7 @@ public static class JobEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapGet("/{id}/tasks/{taskId}/records", Records)
             .WithSummary("Read a page of a task's records").WithDescription("JSON {records, nextOffset?} in source (or seeded) order, or with format=arrow an Arrow IPC stream with the next offset in the X-Next-Offset header. 409: the source file changed since the job was created; 422: a record cannot be parsed.")
-            .Produces<RecordsAnswer>().Produces(StatusCodes.Status200OK, contentType: "application/vnd.apache.arrow.stream")
+            .Produces<RecordsAnswer>().AddOpenApiOperationTransformer((operation, _, _) => ShardsWeb.AddBinaryAnswer(operation, "200", ArrowRecords.MediaType))
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         return app;

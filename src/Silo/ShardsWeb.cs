@@ -77,6 +77,19 @@ public static class ShardsWeb
         return builder;
     }
 
+    /// <summary>Documents a binary content type beside the JSON one of an answer (the Arrow IPC answer of the records route).</summary>
+    public static Task AddBinaryAnswer(OpenApiOperation operation, string status, string contentType)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        if (operation.Responses?.TryGetValue(status, out var response) == true && response is OpenApiResponse answer)
+        {
+            answer.Content ??= new Dictionary<string, OpenApiMediaType>();
+            answer.Content[contentType] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } };
+        }
+
+        return Task.CompletedTask;
+    }
+
     /// <summary>Adds authentication and authorization to the pipeline and maps the documents, the status page and its stream.</summary>
     public static WebApplication UseShardsWeb(this WebApplication app)
     {

@@ -51,7 +51,7 @@ public static class StatusEndpoints
         app.MapGet("/", () => Asset("index.html")).ExcludeFromDescription();
         app.MapGet("/status/{file}", (string file) => Asset(file)).ExcludeFromDescription();
 
-        var status = app.MapGroup("/v1").WithTags("Status");
+        var status = app.MapGroup("/v1").WithTags("Status").AddEndpointFilter(Transient).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         status.MapGet("/status", (IGrainFactory grains, TimeProvider? time, CancellationToken cancellationToken) => Snapshot(grains, time ?? TimeProvider.System, cancellationToken))
             .WithSummary("Every job's status and leases now")
             .WithDescription("One snapshot: each job's status (as GET /v1/jobs/{id}) and its leases in flight.")
@@ -78,6 +78,20 @@ public static class StatusEndpoints
             .Produces<JobLeases>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
+    }
+
+    private static async ValueTask<object?> Transient(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            // A silo died or is joining: the grains come back on their own, so the page (or caller) retries.
+            context.HttpContext.Response.Headers.RetryAfter = "1";
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"the cluster is recovering ({e.GetType().Name}: {e.Message}); retry the same request");
+        }
     }
 
     private static IResult Stream(IGrainFactory grains, TimeProvider? time, CancellationToken cancellationToken, int? intervalMs = null)
