@@ -106,14 +106,14 @@ function rateOf(id, at, delivered) {
 }
 
 function chart(rates) {
-  const width = 600, height = 70, max = Math.max(1, ...rates);
+  const width = 600, height = 70, peak = Math.max(0, ...rates), max = Math.max(1, peak);
   const step = width / Math.max(1, HISTORY - 1);
   const offset = width - (rates.length - 1) * step;
   const points = rates.map((r, i) => `${(offset + i * step).toFixed(1)},${(height - 4 - (height - 16) * r / max).toFixed(1)}`).join(" ");
   const now = rates.length ? rates[rates.length - 1] : 0;
   return svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "img", "aria-label": "records per second" },
     svg("polyline", { points }),
-    svg("text", { x: 4, y: 11 }, `peak ${number(Math.round(max))} records/s · now ${number(Math.round(now))} records/s`));
+    svg("text", { x: 4, y: 11 }, `peak ${number(Math.round(peak))} records/s · now ${number(Math.round(now))} records/s`));
 }
 
 function bar(shards, testId) {
