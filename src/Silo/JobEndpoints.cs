@@ -53,7 +53,7 @@ public static class JobEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapPost("/{id}/reports", Report)
             .WithSummary("Report tasks done or failed").WithDescription("One report, or several as 'reports' (one durable write, one outcome each). The same report again is 200 and changes nothing; a stale lease is 409 and changes nothing.")
-            .Accepts<ReportBody>("application/json").Produces<ReportResponse>().Produces<ReportManyAnswer>()
+            .Accepts<ReportBody>("application/json").Produces<ReportAnswer>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapPost("/{id}/heartbeats", Heartbeat)
             .WithSummary("Renew leases").WithDescription("Each lease's new expiry; null for a lease the worker no longer holds.")

@@ -52,7 +52,7 @@ public static class StatusEndpoints
         app.MapGet("/status/{file}", (string file) => Asset(file)).ExcludeFromDescription();
 
         var status = app.MapGroup("/v1").WithTags("Status").AddEndpointFilter(Transient).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        status.MapGet("/status", (IGrainFactory grains, TimeProvider? time, CancellationToken cancellationToken) => Snapshot(grains, time ?? TimeProvider.System, cancellationToken))
+        status.MapGet("/status", (StatusSnapshots snapshots) => snapshots.GetAsync())
             .WithSummary("Every job's status and leases now")
             .WithDescription("One snapshot: each job's status (as GET /v1/jobs/{id}) and its leases in flight.")
             .Produces<StatusSnapshot>();
@@ -94,7 +94,7 @@ public static class StatusEndpoints
         }
     }
 
-    private static IResult Stream(IGrainFactory grains, TimeProvider? time, CancellationToken cancellationToken, int? intervalMs = null)
+    private static IResult Stream(StatusSnapshots snapshots, TimeProvider? time, CancellationToken cancellationToken, int? intervalMs = null)
     {
         if (intervalMs is < 100)
         {
@@ -102,15 +102,15 @@ public static class StatusEndpoints
         }
 
         var interval = intervalMs is { } ms ? TimeSpan.FromMilliseconds(ms) : DefaultInterval;
-        return TypedResults.ServerSentEvents(Snapshots(grains, time ?? TimeProvider.System, interval, cancellationToken), "status");
+        return TypedResults.ServerSentEvents(Snapshots(snapshots, time ?? TimeProvider.System, interval, cancellationToken), "status");
     }
 
-    private static async IAsyncEnumerable<StatusSnapshot> Snapshots(IGrainFactory grains, TimeProvider time, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<StatusSnapshot> Snapshots(StatusSnapshots snapshots, TimeProvider time, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(interval, time);
         do
         {
-            yield return await Snapshot(grains, time, cancellationToken);
+            yield return await snapshots.GetAsync().WaitAsync(cancellationToken);
         }
         while (await NextTick(timer, cancellationToken));
     }
@@ -127,27 +127,8 @@ public static class StatusEndpoints
         }
     }
 
-    private static async Task<StatusSnapshot> Snapshot(IGrainFactory grains, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var ids = await grains.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.Key).List();
-        var jobs = await Task.WhenAll(ids.Select(async id =>
-        {
-            try
-            {
-                var status = await grains.GetGrain<IJobGrain>(id).GetStatus();
-                var leases = status.State is JobStates.Running or JobStates.Paused ? await Leases(grains, id) : [];
-                return new JobSnapshot(status, leases);
-            }
-            catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
-            {
-                return null; // Deleted between the list and the status.
-            }
-        }));
-        cancellationToken.ThrowIfCancellationRequested();
-        return new StatusSnapshot(time.GetUtcNow(), jobs.OfType<JobSnapshot>().ToList());
-    }
-
-    private static async Task<IReadOnlyList<LeaseView>> Leases(IGrainFactory grains, string id)
+    /// <summary>The leases in flight of job <paramref name="id"/>, by worker then task; empty while it describes its source.</summary>
+    internal static async Task<IReadOnlyList<LeaseView>> Leases(IGrainFactory grains, string id)
     {
         CheckpointDocument checkpoint;
         try
@@ -176,5 +157,55 @@ public static class StatusEndpoints
         var stream = typeof(StatusEndpoints).Assembly.GetManifestResourceStream("StatusPage/" + file)
             ?? throw new InvalidOperationException($"the status page asset '{file}' is not embedded in {typeof(StatusEndpoints).Assembly.GetName().Name}");
         return Results.Stream(stream, contentType);
+    }
+}
+
+/// <summary>
+/// Snapshots of every job, shared by all who look: a page open in ten browsers costs one snapshot per
+/// interval, not ten. A snapshot younger than <see cref="MaxAge"/> (or still being taken) is served again.
+/// </summary>
+public sealed class StatusSnapshots(IGrainFactory grains, TimeProvider time)
+{
+    /// <summary>How old a snapshot may be and still be served.</summary>
+    public static readonly TimeSpan MaxAge = TimeSpan.FromMilliseconds(250);
+
+    private readonly Lock _gate = new();
+    private Task<StatusSnapshot>? _latest;
+    private DateTimeOffset _takenAt;
+
+    /// <summary>A snapshot of every job, at most <see cref="MaxAge"/> old.</summary>
+    public Task<StatusSnapshot> GetAsync()
+    {
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            if (_latest is null || _latest.IsFaulted || _latest.IsCanceled || (_latest.IsCompleted && now - _takenAt > MaxAge))
+            {
+                _takenAt = now;
+                _latest = Take();
+            }
+
+            return _latest;
+        }
+    }
+
+    private async Task<StatusSnapshot> Take()
+    {
+        var ids = await grains.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.Key).List();
+        var jobs = await Task.WhenAll(ids.Select(async id =>
+        {
+            try
+            {
+                var status = await grains.GetGrain<IJobGrain>(id).GetStatus();
+                // Only a job with leases in flight is asked for them (its checkpoint also asks every splitter).
+                var leases = status.Shards.Doing > 0 ? await StatusEndpoints.Leases(grains, id) : [];
+                return new JobSnapshot(status, leases);
+            }
+            catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
+            {
+                return null; // Deleted between the list and the status.
+            }
+        }));
+        return new StatusSnapshot(time.GetUtcNow(), jobs.OfType<JobSnapshot>().ToList());
     }
 }
