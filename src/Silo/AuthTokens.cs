@@ -78,7 +78,7 @@ public sealed class AuthTokenStore
     private readonly Lock _gate = new();
     private Entry[] _fromFile = [];
     private (DateTime WriteTime, long Length) _fileVersion;
-    private DateTimeOffset _nextFileCheck;
+    private long _nextFileCheckTicks;
 
     /// <summary>Loads and checks the tokens of <paramref name="settings"/>.</summary>
     /// <exception cref="InvalidOperationException">A token is empty or too short, a role unknown, or the token file unreadable; the message names the place.</exception>
@@ -121,14 +121,14 @@ public sealed class AuthTokenStore
 
     private void ReloadFile(bool force)
     {
-        if (_file is null || (!force && _time.GetUtcNow() < _nextFileCheck))
+        if (_file is null || (!force && _time.GetUtcNow().UtcTicks < Volatile.Read(ref _nextFileCheckTicks)))
         {
             return;
         }
 
         lock (_gate)
         {
-            _nextFileCheck = _time.GetUtcNow() + FileCheckInterval;
+            Volatile.Write(ref _nextFileCheckTicks, (_time.GetUtcNow() + FileCheckInterval).UtcTicks);
             var info = new FileInfo(_file);
             if (!info.Exists)
             {
