@@ -13,8 +13,13 @@ public static class CheckpointEndpoints
     public static RouteGroupBuilder MapCheckpoints(this RouteGroupBuilder jobs)
     {
         ArgumentNullException.ThrowIfNull(jobs);
-        jobs.MapGet("/{id}/checkpoint", (string id, IGrainFactory grains) => grains.GetGrain<IJobGrain>(id).ExportCheckpoint());
-        jobs.MapPost("/import", Import);
+        jobs.MapGet("/{id}/checkpoint", (string id, IGrainFactory grains) => grains.GetGrain<IJobGrain>(id).ExportCheckpoint())
+            .WithSummary("Export a job's checkpoint").WithDescription("Todo, doing, a done summary and every splitter's offsets; never a secret. 409 while the job is still describing its source.")
+            .Produces<CheckpointDocument>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/import", Import)
+            .WithSummary("Create a job from a checkpoint").WithDescription("201 with the job's status; the leases that were in flight are re-queued. ?id= names the job when the document should not. 409 if the job exists; 400 names the place where the document is wrong or does not match its source.")
+            .Accepts<CheckpointDocument>("application/json").Produces<JobStatus>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
         return jobs;
     }
 

@@ -16,30 +16,58 @@ public static class JobEndpoints
     /// <summary>Maps every route of the API.</summary>
     public static IEndpointRouteBuilder MapShardsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }))
+            .WithTags("Operations").WithSummary("Liveness: the process serves requests").WithDescription("Always open, with or without authentication.");
         app.MapGet("/readyz", (IClusterMembershipService membership, ILocalSiloDetails silo) =>
             membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress) == SiloStatus.Active
                 ? Results.Ok(new { status = "ready" })
-                : Results.Problem(statusCode: 503, title: "Not ready", detail: "the silo has not joined its cluster yet"));
+                : Results.Problem(statusCode: 503, title: "Not ready", detail: "the silo has not joined its cluster yet"))
+            .WithTags("Operations").WithSummary("Readiness: the silo has joined its cluster").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        var jobs = app.MapGroup("/v1/jobs").AddEndpointFilter(MapErrors);
-        jobs.MapPost("", CreateJob);
-        jobs.MapGet("", ListJobs);
+        var jobs = app.MapGroup("/v1/jobs").AddEndpointFilter(MapErrors).WithTags("Jobs")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        jobs.MapPost("", CreateJob)
+            .WithSummary("Create a job").WithDescription("201 with the job's status; the same spec again is 200 (idempotent); another spec under the same id is 409. A path outside the data roots is 400.")
+            .Accepts<JobSpec>("application/json").Produces<JobStatus>(StatusCodes.Status201Created).Produces<JobStatus>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapGet("", ListJobs).WithSummary("List the jobs").Produces<JobListAnswer>();
         jobs.MapCheckpoints();
-        jobs.MapGet("/{id}", (string id, IGrainFactory grains) => Job(grains, id).GetStatus());
+        jobs.MapGet("/{id}", (string id, IGrainFactory grains) => Job(grains, id).GetStatus())
+            .WithSummary("A job's status").Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapDelete("/{id}", async (string id, IGrainFactory grains) =>
         {
             await Job(grains, id).Delete();
             return Results.NoContent();
-        });
-        jobs.MapPost("/{id}/pause", (string id, IGrainFactory grains) => Job(grains, id).Pause());
-        jobs.MapPost("/{id}/resume", (string id, IGrainFactory grains) => Job(grains, id).Resume());
-        jobs.MapPost("/{id}/cancel", (string id, IGrainFactory grains) => Job(grains, id).Cancel());
-        jobs.MapPost("/{id}/leases", Lease);
-        jobs.MapPost("/{id}/reports", Report);
-        jobs.MapPost("/{id}/heartbeats", Heartbeat);
-        jobs.MapPost("/{id}/releases", Release);
-        jobs.MapGet("/{id}/tasks/{taskId}/records", Records);
+        }).WithSummary("Delete a job and its stored state").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("/{id}/pause", (string id, IGrainFactory grains) => Job(grains, id).Pause())
+            .WithSummary("Pause a job").WithDescription("No new leases; leases in flight may finish. Answers the new status.")
+            .Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/resume", (string id, IGrainFactory grains) => Job(grains, id).Resume())
+            .WithSummary("Resume a paused job").Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/cancel", (string id, IGrainFactory grains) => Job(grains, id).Cancel())
+            .WithSummary("Cancel a job").WithDescription("Leases are refused from now on; the state is kept.")
+            .Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/leases", Lease)
+            .WithSummary("Lease tasks").WithDescription("Up to maxTasks leases; a retry with the same requestId gets the same leases. No lease now is an empty list (with retryAfterMs for a live job).")
+            .Accepts<LeaseBody>("application/json").Produces<LeaseBatch>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("/{id}/reports", Report)
+            .WithSummary("Report tasks done or failed").WithDescription("One report, or several as 'reports' (one durable write, one outcome each). The same report again is 200 and changes nothing; a stale lease is 409 and changes nothing.")
+            .Accepts<ReportBody>("application/json").Produces<ReportAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/heartbeats", Heartbeat)
+            .WithSummary("Renew leases").WithDescription("Each lease's new expiry; null for a lease the worker no longer holds.")
+            .Accepts<LeasesBody>("application/json").Produces<HeartbeatAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("/{id}/releases", Release)
+            .WithSummary("Release leases").WithDescription("The leases end now and their shards go back to the queue (a worker shutting down).")
+            .Accepts<LeasesBody>("application/json").Produces<ReleaseAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapGet("/{id}/tasks/{taskId}/records", Records)
+            .WithSummary("Read a page of a task's records").WithDescription("JSON {records, nextOffset?} in source (or seeded) order, or with format=arrow an Arrow IPC stream with the next offset in the X-Next-Offset header. 409: the source file changed since the job was created; 422: a record cannot be parsed.")
+            .Produces<RecordsAnswer>().AddOpenApiOperationTransformer((operation, _, _) => ShardsWeb.AddBinaryAnswer(operation, "200", ArrowRecords.MediaType))
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         app.MapTopics();
         return app;
     }

@@ -146,6 +146,7 @@ public static class ShardsServer
         builder.Services.AddShardsLog(builder.Configuration, dataDir);
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
+        builder.AddShardsWeb();
 
         builder.UseOrleans(silo =>
         {
@@ -235,6 +236,7 @@ public static class ShardsServer
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();
+        app.UseShardsWeb();
         app.MapShardsApi();
         return app;
     }

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using OrleansShards.Client;
+using OrleansShards.OrleansClient;
+
+namespace OrleansShards.Silo.Tests;
+
+/// <summary>The real server with a known gateway port, for Orleans clients to join.</summary>
+public sealed class GatewayServerFixture : IAsyncLifetime
+{
+    private WebApplication? _app;
+
+    public string Root { get; } = Path.Combine(Path.GetTempPath(), "shards-gateway-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public string DataDir => Path.Combine(Root, "data");
+
+    public int GatewayPort { get; } = SecuredServerFixture.FreePort();
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Directory.CreateDirectory(DataDir);
+        var text = new StringBuilder("id,value\n");
+        for (var id = 0; id < 10_000; id++)
+        {
+            text.Append(id).Append(',').Append(id % 7).Append('\n');
+        }
+
+        File.WriteAllText(Path.Combine(DataDir, "ten-thousand.csv"), text.ToString());
+        _app = ShardsServer.Build(
+            ["--urls", "http://127.0.0.1:0", $"--Shards:DataDir={DataDir}", $"--Shards:SiloPort={SecuredServerFixture.FreePort()}", $"--Shards:GatewayPort={GatewayPort}"],
+            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        await _app.StartAsync();
+        Http = new HttpClient { BaseAddress = _app.ListeningAddress() };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>examples/OrleansClient against a real silo: it joins through the gateway, runs a job through the grains, and every id arrives once per epoch.</summary>
+public sealed class OrleansClientExampleTests(GatewayServerFixture server) : IClassFixture<GatewayServerFixture>
+{
+    private ShardsClusterOptions Cluster => new() { Gateways = [$"127.0.0.1:{server.GatewayPort}"] };
+
+    private async Task AssertEveryIdOncePerEpoch(ExampleSummary summary, string job)
+    {
+        Assert.Equal("completed", summary.FinalState);
+        Assert.Equal(20, summary.Shards);
+        Assert.Equal(20_000, summary.Records);
+        Assert.Equal([0, 1], summary.IdsPerEpoch.Keys.Order());
+        foreach (var (epoch, seen) in summary.IdsPerEpoch)
+        {
+            Assert.Equal(10_000, seen.Count);
+            Assert.All(Enumerable.Range(0, 10_000), id => Assert.True(seen.TryGetValue(id.ToString(System.Globalization.CultureInfo.InvariantCulture), out var n) && n == 1, $"id {id} of epoch {epoch}"));
+        }
+
+        // The silo agrees: its HTTP view of the job the client ran through the grains.
+        var status = await server.Http.GetFromJsonAsync<JsonElement>($"v1/jobs/{job}");
+        Assert.Equal("completed", status.GetProperty("state").GetString());
+        Assert.Equal(20_000, status.GetProperty("records").GetProperty("delivered").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("thick")]
+    [InlineData("thin")]
+    public async Task The_example_runs_a_job_through_the_grains(string mode)
+    {
+        await using var connection = await ShardsOrleansClient.ConnectAsync(Cluster, TestContext.Current.CancellationToken);
+        var output = new StringWriter();
+        var job = "orleans-client-" + mode;
+        var summary = await OrleansClientExample.RunAsync(
+            connection.Client,
+            new ExampleSettings { JobId = job, Path = "ten-thousand.csv", ShardSize = 1_000, Epochs = 2, Mode = mode, WorkerId = "test-" + mode },
+            output,
+            TestContext.Current.CancellationToken);
+        await AssertEveryIdOncePerEpoch(summary, job);
+        Assert.Contains($"job {job}: created", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("epoch 1: 10000 distinct ids, 0 read more than once", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_example_program_runs_as_a_process()
+    {
+        // The example's own build output (built as a reference of the tests), with its own dependencies: the
+        // test directory has the ASP.NET Core framework's assemblies, which the example's runtimeconfig does not name.
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var (framework, configuration) = (testDir.Name, testDir.Parent!.Name);
+        var root = testDir;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "OrleansShards.sln")))
+        {
+            root = root.Parent;
+        }
+
+        Assert.NotNull(root);
+        var dll = Path.Combine(root.FullName, "examples", "OrleansClient", "bin", configuration, framework, "OrleansShards.OrleansClient.dll");
+        Assert.True(File.Exists(dll), $"{dll} is not built");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            ArgumentList =
+            {
+                dll, "--gateway", $"127.0.0.1:{server.GatewayPort}", "--job", "orleans-client-process", "--path", "process.csv",
+                "--sample-dir", server.DataDir, "--rows", "2500", "--shard-size", "500", "--epochs", "1",
+            },
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        var text = await stdout + await stderr;
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}:\n{text}");
+        Assert.Contains("job orleans-client-process: created", text, StringComparison.Ordinal);
+        Assert.Contains("done: 5 shards, 2500 records read", text, StringComparison.Ordinal);
+        Assert.Contains("epoch 0: 2500 distinct ids, 0 read more than once", text, StringComparison.Ordinal);
+
+        // A gateway nobody listens on: one clear line and a non-zero exit once the connect timeout passes.
+        var bad = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, ArgumentList = { dll, "--gateway", "not-a-gateway" } };
+        using var refused = Process.Start(bad)!;
+        var refusedError = await refused.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await refused.WaitForExitAsync(timeout.Token);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("'not-a-gateway' is not host:port", refusedError, StringComparison.Ordinal);
+    }
+}
