@@ -66,6 +66,7 @@ public sealed partial class JobGrain(
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        ShardsMetrics.Forget(JobId);
         if (_dirty && Exists)
         {
             await state.WriteStateAsync(cancellationToken);
@@ -172,6 +173,8 @@ public sealed partial class JobGrain(
 
         var granted = _book.Lease(request.WorkerId, request.MaxTasks, request.RequestId);
         await Persist();
+        ShardsMetrics.LeasesGranted(JobId, granted.Count);
+        JobLog.Leased(logger, JobId, request.WorkerId, granted);
         var leases = granted.Select(l => new TaskLease(l.TaskId, l.LeaseId, l.Epoch, l.Attempt, l.Shard, l.ExpiresAt)).ToList();
         return new LeaseBatch(leases, StateName(), leases.Count == 0 && !_book.IsCompleted ? DrainingRetryAfterMs : null);
     }
@@ -195,6 +198,8 @@ public sealed partial class JobGrain(
         {
             case ReportResult.Accepted:
                 await Persist();
+                ShardsMetrics.Reported(JobId, report);
+                JobLog.Reported(logger, JobId, report);
                 return new ReportResponse(true, false);
             case ReportResult.Duplicate:
                 return new ReportResponse(false, true);
@@ -240,6 +245,8 @@ public sealed partial class JobGrain(
 
         // One write holds every accepted report of the batch.
         await Persist();
+        ShardsMetrics.Reported(JobId, reports, outcomes);
+        JobLog.Reported(logger, JobId, reports, outcomes);
         return outcomes;
     }
 
@@ -364,6 +371,7 @@ public sealed partial class JobGrain(
         // can wait for the next change, since the same expiry is derived again on any later activation.
         _book.ExpireDue();
         _persistedVersion = _book.Version;
+        ShardsMetrics.SetInFlight(JobId, _book.Progress.Doing);
     }
 
     private void StartTimers()
@@ -401,6 +409,7 @@ public sealed partial class JobGrain(
             return;
         }
 
+        ShardsMetrics.SetInFlight(JobId, _book.Progress.Doing);
         if (State.Spec!.Durability == JobSpec.Batched)
         {
             _dirty = true;
@@ -416,7 +425,7 @@ public sealed partial class JobGrain(
         _dirty = false;
         try
         {
-            await state.WriteStateAsync();
+            await ShardsMetrics.TimeStorageWrite("job", () => state.WriteStateAsync());
             _persistedVersion = Math.Max(_persistedVersion, version);
         }
         catch (Exception e)
@@ -455,6 +464,7 @@ public sealed partial class JobGrain(
         _book = null;
         _catalog = null;
         _dirty = false;
+        ShardsMetrics.Forget(JobId);
         await state.ClearStateAsync();
         state.State = new JobState();
     }

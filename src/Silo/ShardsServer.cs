@@ -145,9 +145,11 @@ public static class ShardsServer
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
 
+        builder.AddShardsObservability();
         builder.UseOrleans(silo =>
         {
             UseClustering(silo, host);
+            silo.UseShardsKubernetesHosting(builder.Configuration);
             silo.AddShardsStorage(o =>
             {
                 o.DataSource = sqliteFile;
@@ -208,6 +210,7 @@ public static class ShardsServer
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapShardsApi();
+        app.MapShardsObservability();
         return app;
     }
 
