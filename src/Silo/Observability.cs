@@ -1,5 +1,6 @@
 using Orleans.Dashboard;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OrleansShards.Grains;
 
 namespace OrleansShards.Silo;
@@ -52,6 +53,9 @@ public sealed class EndpointSettings
 /// </summary>
 public static class Observability
 {
+    /// <summary>The service name of the exported metrics (<c>service_name</c> of Prometheus' <c>target_info</c>).</summary>
+    public const string ServiceName = "orleans-shards";
+
     /// <summary>Orleans' meter: activations, messaging, membership, storage of every provider.</summary>
     public const string OrleansMeterName = "Microsoft.Orleans";
 
@@ -62,10 +66,12 @@ public static class Observability
         var settings = ObservabilitySettings.From(builder.Configuration);
         if (settings.Metrics.Enabled)
         {
-            builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-                .AddMeter(ShardsMetrics.MeterName, OrleansMeterName)
-                // Prometheus scrapes every few seconds; an answer cached for 300 ms (the exporter's default) hides nothing from it.
-                .AddPrometheusExporter(o => o.ScrapeEndpointPath = settings.Metrics.Path));
+            builder.Services.AddOpenTelemetry()
+                // The instance is the pod (Kubernetes sets the host name to the pod name), so series of two silos stay apart.
+                .ConfigureResource(resource => resource.AddService(ServiceName, serviceInstanceId: Environment.MachineName))
+                .WithMetrics(metrics => metrics
+                    .AddMeter(ShardsMetrics.MeterName, OrleansMeterName)
+                    .AddPrometheusExporter());
         }
 
         if (settings.Dashboard.Enabled)

@@ -18,6 +18,8 @@ public static class ManifestChecks
     /// Read from src/Orleans.Hosting.Kubernetes/KubernetesClusterAgent.cs (dotnet/orleans; the
     /// Microsoft.Orleans.Hosting.Kubernetes 10.4.2 assembly references the same client calls:
     /// ReadNamespacedPodAsync, PatchNamespacedPodAsync, WatchListNamespacedPodAsync, DeleteNamespacedPodAsync).
+    /// Silo.Tests' KubernetesHostingTests runs the agent against a recording API server: it asks get,
+    /// patch, list and watch on pods of its namespace, and nothing the Role does not grant.
     /// </remarks>
     public static readonly IReadOnlyList<(string Resource, string Verb, string Call)> KubernetesHostingCalls =
     [
