@@ -1,9 +1,9 @@
 using k8s;
 using k8s.Models;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using OrleansShards.Silo;
 
 namespace OrleansShards.Deploy.Tests;
 
@@ -432,7 +432,7 @@ public static class ManifestChecks
 
     /// <summary>
     /// Every Deployment's grace period outlasts the silo's shutdown timeout: the host's
-    /// <see cref="HostOptions.ShutdownTimeout"/>, computed by a real host from the container's settings.
+    /// <see cref="HostOptions.ShutdownTimeout"/>, computed by the silo's host builder from the container's settings.
     /// </summary>
     public static IReadOnlyList<string> Shutdown(Manifests m)
     {
@@ -617,14 +617,36 @@ public static class ManifestChecks
         return env;
     }
 
-    /// <summary>The shutdown timeout a real .NET host computes from these environment settings.</summary>
+    /// <summary>
+    /// The shutdown timeout the silo's own host builder (<see cref="ShardsServer.Build"/>) computes from
+    /// these environment settings. Settings that need the pod's world (databases, the token file, the
+    /// pod's IP, the data directory) are left out: they do not bear on the timeout, and building with
+    /// them would reach for what is not here.
+    /// </summary>
     public static TimeSpan HostShutdownTimeout(IReadOnlyDictionary<string, string> env)
     {
-        var configuration = new ConfigurationManager();
-        configuration.AddInMemoryCollection(env.Select(e => new KeyValuePair<string, string?>(e.Key.Replace("__", ":", StringComparison.Ordinal), e.Value)));
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration, DisableDefaults = false, Args = [] });
-        using var host = builder.Build();
-        return host.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
+        string[] podOnly = ["Shards__Clustering", "Shards__Storage__", "Shards__Auth__", "Shards__Kubernetes__", "Shards__DataDir", "Shards__AdvertisedIp", "Shards__RedisConnection"];
+        var dataDir = Path.Combine(Path.GetTempPath(), "shards-deploy-" + Guid.NewGuid().ToString("N")[..8]);
+        var args = env.Where(e => !podOnly.Any(p => e.Key.StartsWith(p, StringComparison.Ordinal)) && !e.Value.StartsWith("$(", StringComparison.Ordinal))
+            .Select(e => $"--{e.Key.Replace("__", ":", StringComparison.Ordinal)}={e.Value}")
+            .Append($"--Shards:DataDir={dataDir}")
+            .ToArray();
+        try
+        {
+            var app = ShardsServer.Build(args);
+            try
+            {
+                return app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
+            }
+            finally
+            {
+                app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
     }
 
     private static bool MountsSecretFile(Manifests m, Workload w, V1Container c, string path)

@@ -62,14 +62,6 @@ public sealed class ManifestTests
         Assert.Equal(["pods"], rule.Resources);
     }
 
-    [Fact]
-    public void The_host_reads_the_shutdown_timeout_from_the_config_map()
-    {
-        // Proves the key: without it the host's default (30 s) is not below the grace period of 30 s.
-        Assert.Equal(TimeSpan.FromSeconds(30), ManifestChecks.HostShutdownTimeout(new Dictionary<string, string>()));
-        Assert.Equal(TimeSpan.FromSeconds(25), ManifestChecks.HostShutdownTimeout(new Dictionary<string, string> { ["shutdownTimeoutSeconds"] = "25" }));
-    }
-
     /// <summary>Mistakes put into a copy of the real manifests: the check, the file, the text replaced and by what, the problem the check must report.</summary>
     public static TheoryData<string, string, string, string, string> Breakages =>
     [
@@ -92,7 +84,8 @@ public sealed class ManifestTests
         (nameof(ManifestChecks.NonRoot), "silo-deployment.yaml", "        runAsUser: 1654", "        runAsUser: 0", "container silo runs as user 0 (root)"),
         (nameof(ManifestChecks.NonRoot), "migrate-job.yaml", "runAsUser: 999", "runAsUser: 0", "container wait-for-postgres runs as user 0 (root)"),
         (nameof(ManifestChecks.NonRoot), "postgres.yaml", "        runAsNonRoot: true\n        runAsUser: 999", "        runAsUser: 999", "does not set runAsNonRoot"),
-        (nameof(ManifestChecks.Shutdown), "configmap.yaml", "shutdownTimeoutSeconds: \"25\"", "shutdownTimeoutSeconds: \"45\"", "does not outlast the host's shutdown timeout of 45 s"),
+        // Both keys a host may read the timeout from: .NET's own, and OrleansShards' Shards:ShutdownTimeout where the silo has it.
+        (nameof(ManifestChecks.Shutdown), "configmap.yaml", "shutdownTimeoutSeconds: \"25\"", "shutdownTimeoutSeconds: \"45\"\n  Shards__ShutdownTimeout: \"00:00:45\"", "does not outlast the host's shutdown timeout of 45 s"),
         (nameof(ManifestChecks.Shutdown), "silo-deployment.yaml", "terminationGracePeriodSeconds: 30", "terminationGracePeriodSeconds: 20", "terminationGracePeriodSeconds 20 does not outlast"),
         (nameof(ManifestChecks.SiloPods), "silo-deployment.yaml", "        orleans/clusterId: orleans-shards\n", "", "lacks the label orleans/clusterId"),
         (nameof(ManifestChecks.SiloPods), "silo-deployment.yaml", "fieldPath: status.podIP", "fieldPath: status.hostIP", "env POD_IP must come from the downward API field status.podIP"),
