@@ -72,6 +72,7 @@ public sealed partial class JobGrain
 
         if (_live.Version != version)
         {
+            PublishLag();
             // The splitter adopts the offset we return: it must be durable before the splitter sees it.
             await WriteNow();
         }
@@ -196,6 +197,21 @@ public sealed partial class JobGrain
         await StartLiveSplitters();
         StartTimers();
         return new CreateJobResult(true, BuildStatus());
+    }
+
+    /// <summary>Sets the lag gauge of every live partition: records appended and not yet committed.</summary>
+    private void PublishLag()
+    {
+        if (_live is null)
+        {
+            return;
+        }
+
+        for (var p = 0; p < _live.PartitionCount; p++)
+        {
+            var partition = _live[p];
+            ShardsMetrics.SetPartitionLag(JobId, p, Math.Max(partition.HighWatermark, partition.SplitUpTo) - partition.Committed);
+        }
     }
 
     private PartitionStatus LiveStatusOf(PartitionStatus partition)

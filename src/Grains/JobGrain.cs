@@ -70,6 +70,7 @@ public sealed partial class JobGrain(
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        ShardsMetrics.Forget(JobId);
         if (_dirty && Exists)
         {
             await state.WriteStateAsync(cancellationToken);
@@ -181,6 +182,8 @@ public sealed partial class JobGrain(
 
         var granted = _book.Lease(request.WorkerId, request.MaxTasks, request.RequestId);
         await Persist();
+        ShardsMetrics.LeasesGranted(JobId, granted.Count);
+        JobLog.Leased(logger, JobId, request.WorkerId, granted);
         var leases = granted.Select(l => new TaskLease(l.TaskId, l.LeaseId, l.Epoch, l.Attempt, l.Shard, l.ExpiresAt)).ToList();
         return new LeaseBatch(leases, StateName(), leases.Count == 0 && !_book.IsCompleted ? (_live is null ? DrainingRetryAfterMs : LiveRetryAfterMs) : null);
     }
@@ -204,6 +207,8 @@ public sealed partial class JobGrain(
         {
             case ReportResult.Accepted:
                 await Persist();
+                ShardsMetrics.Reported(JobId, report);
+                JobLog.Reported(logger, JobId, report);
                 return new ReportResponse(true, false);
             case ReportResult.Duplicate:
                 return new ReportResponse(false, true);
@@ -249,6 +254,8 @@ public sealed partial class JobGrain(
 
         // One write holds every accepted report of the batch.
         await Persist();
+        ShardsMetrics.Reported(JobId, reports, outcomes);
+        JobLog.Reported(logger, JobId, reports, outcomes);
         return outcomes;
     }
 
@@ -396,6 +403,7 @@ public sealed partial class JobGrain(
         // can wait for the next change, since the same expiry is derived again on any later activation.
         _book.ExpireDue();
         _persistedVersion = _book.Version;
+        ShardsMetrics.SetInFlight(JobId, _book.Progress.Doing);
     }
 
     private void StartTimers()
@@ -438,6 +446,8 @@ public sealed partial class JobGrain(
             return;
         }
 
+        ShardsMetrics.SetInFlight(JobId, _book.Progress.Doing);
+        PublishLag();
         if (State.Spec!.Durability == JobSpec.Batched)
         {
             _dirty = true;
@@ -453,7 +463,7 @@ public sealed partial class JobGrain(
         _dirty = false;
         try
         {
-            await state.WriteStateAsync();
+            await ShardsMetrics.TimeStorageWrite("job", () => state.WriteStateAsync());
             _persistedVersion = Math.Max(_persistedVersion, version);
         }
         catch (Exception e)
@@ -494,6 +504,7 @@ public sealed partial class JobGrain(
         _live = null;
         _catalog = null;
         _dirty = false;
+        ShardsMetrics.Forget(JobId);
         await state.ClearStateAsync();
         state.State = new JobState();
     }

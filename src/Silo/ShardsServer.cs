@@ -148,9 +148,11 @@ public static class ShardsServer
         builder.Services.AddProblemDetails();
         builder.AddShardsWeb();
 
+        builder.AddShardsObservability();
         builder.UseOrleans(silo =>
         {
             UseClustering(silo, host);
+            silo.UseShardsKubernetesHosting(builder.Configuration);
             silo.AddShardsStorage(o =>
             {
                 o.DataSource = sqliteFile;
@@ -238,6 +240,7 @@ public static class ShardsServer
         app.UseWebSockets();
         app.UseShardsWeb();
         app.MapShardsApi();
+        app.MapShardsObservability();
         return app;
     }
 
