@@ -182,8 +182,14 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
             return new AppendResult(bounds.HighWatermark, bounds.HighWatermark);
         }
 
-        var result = await Enqueue(session => Append(session, topic, partition, records), (topic, partition), cancellationToken).ConfigureAwait(false);
-        return result;
+        cancellationToken.ThrowIfCancellationRequested();
+        var write = new AppendWrite(topic, partition, records);
+        if (!_queue.Writer.TryWrite(write))
+        {
+            throw new ObjectDisposedException(GetType().Name, $"The log store {Description} is closed.");
+        }
+
+        return await write.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -515,8 +521,27 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         return true;
     }
 
-    private AppendResult Append(WriterSession session, string topic, int partition, IReadOnlyList<ReadOnlyMemory<byte>> records)
+    /// <summary>Appends the records of <c>batch[from..to)</c>, all to one partition, in order; returns the number appended.</summary>
+    private long AppendGroup(WriterSession session, List<PendingWrite> batch, int from, int to)
     {
+        var first = (AppendWrite)batch[from];
+        var (topic, partition) = (first.Topic, first.Partition);
+        IReadOnlyList<ReadOnlyMemory<byte>> records;
+        if (to - from == 1)
+        {
+            records = first.Records;
+        }
+        else
+        {
+            var all = new List<ReadOnlyMemory<byte>>();
+            for (var i = from; i < to; i++)
+            {
+                all.AddRange(((AppendWrite)batch[i]).Records);
+            }
+
+            records = all;
+        }
+
         var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
         // The row lock this update takes is held to the commit: a concurrent append from another process waits for it
@@ -532,7 +557,13 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
             if (!reader.Read())
             {
                 reader.Close();
-                throw FindTopic(session, topic) is { } found ? PartitionNotFound(topic, partition, found.Description.Partitions) : TopicNotFound(topic);
+                var refused = FindTopic(session, topic) is { } found ? PartitionNotFound(topic, partition, found.Description.Partitions) : TopicNotFound(topic);
+                for (var i = from; i < to; i++)
+                {
+                    batch[i].Error = refused;
+                }
+
+                return 0;
             }
 
             topicId = reader.GetInt64(0);
@@ -540,9 +571,16 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
             appendedAt = reader.GetInt64(2);
         }
 
-        var first = next - records.Count;
-        InsertRecords(session, topicId, partition, first, appendedAt, records);
-        return new AppendResult(first, next);
+        var offset = next - records.Count;
+        InsertRecords(session, topicId, partition, offset, appendedAt, records);
+        for (var i = from; i < to; i++)
+        {
+            var write = (AppendWrite)batch[i];
+            write.Result = new AppendResult(offset, offset + write.Records.Count);
+            offset += write.Records.Count;
+        }
+
+        return records.Count;
     }
 
     private static long Truncate(WriterSession session, string topic, int partition, long beforeOffset)
@@ -680,17 +718,34 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         {
             session.Command(BeginStatement).Execute();
             var appended = 0L;
-            foreach (var write in batch)
+            for (var i = 0; i < batch.Count;)
             {
+                if (batch[i] is AppendWrite first)
+                {
+                    // Appends to one partition (adjacent: the batch is ordered by partition) become one append of all
+                    // their records: one high-water mark update and one insert, whatever the number of producers.
+                    var end = i + 1;
+                    while (end < batch.Count && batch[end] is AppendWrite next && next.Topic == first.Topic && next.Partition == first.Partition)
+                    {
+                        end++;
+                    }
+
+                    appended += AppendGroup(session, batch, i, end);
+                    i = end;
+                    continue;
+                }
+
                 try
                 {
-                    appended += write.Run(session);
+                    batch[i].Run(session);
                 }
                 catch (LogStoreException refused)
                 {
                     // Refused before it wrote anything: the rest of the batch goes on.
-                    write.Error = refused;
+                    batch[i].Error = refused;
                 }
+
+                i++;
             }
 
             session.Command("COMMIT").Execute();
@@ -764,6 +819,44 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         public abstract void Complete();
     }
 
+    /// <summary>An append: run by the commit loop together with the other appends to its partition.</summary>
+    private sealed class AppendWrite : PendingWrite
+    {
+        private readonly TaskCompletionSource<AppendResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public AppendWrite(string topic, int partition, IReadOnlyList<ReadOnlyMemory<byte>> records)
+            : base((topic, partition))
+        {
+            Topic = topic;
+            Partition = partition;
+            Records = records;
+        }
+
+        public string Topic { get; }
+
+        public int Partition { get; }
+
+        public IReadOnlyList<ReadOnlyMemory<byte>> Records { get; }
+
+        public AppendResult Result { get; set; }
+
+        public Task<AppendResult> Task => _completion.Task;
+
+        public override long Run(WriterSession session) => throw new InvalidOperationException("Appends are run by the commit loop.");
+
+        public override void Complete()
+        {
+            if (Error is { } error)
+            {
+                _completion.TrySetException(error);
+            }
+            else
+            {
+                _completion.TrySetResult(Result);
+            }
+        }
+    }
+
     private sealed class PendingWrite<T> : PendingWrite
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -778,7 +871,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         public override long Run(WriterSession session)
         {
             _result = _run(session);
-            return _result is AppendResult appended ? appended.NextOffset - appended.FirstOffset : 0;
+            return 0;
         }
 
         public override void Complete()
