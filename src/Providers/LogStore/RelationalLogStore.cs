@@ -335,6 +335,99 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         }
     }
 
+    /// <inheritdoc/>
+    /// <remarks>One query per topic per poll, whatever the number of partitions waited on.</remarks>
+    public async ValueTask<bool> WaitForAnyAppendAsync(IReadOnlyList<(string Topic, int Partition, long AfterOffset)> positions, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        var wanted = new Dictionary<(string Topic, int Partition), long>();
+        foreach (var (topic, partition, afterOffset) in positions)
+        {
+            ValidateTopic(topic);
+            ValidatePartition(partition);
+            wanted[(topic, partition)] = wanted.TryGetValue((topic, partition), out var known) ? Math.Min(known, afterOffset) : afterOffset;
+        }
+
+        if (wanted.Count == 0)
+        {
+            await Task.Delay(timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero, TimeProvider, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        var deadline = TimeProvider.GetTimestamp() + (long)(Math.Max(0, timeout.TotalSeconds) * TimeProvider.TimestampFrequency);
+        var woken = new Task[wanted.Count];
+        while (true)
+        {
+            var i = 0;
+            foreach (var key in wanted.Keys)
+            {
+                woken[i++] = _signals.GetOrAdd(key, static _ => new AppendSignal()).Task;
+            }
+
+            if (await AnyAboveAsync(wanted, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+
+            var remaining = TimeProvider.GetElapsedTime(TimeProvider.GetTimestamp(), deadline);
+            if (remaining <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await Task.WhenAny(woken).WaitAsync(remaining < _pollInterval ? remaining : _pollInterval, TimeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Time to poll: another process may have appended.
+            }
+        }
+    }
+
+    private async ValueTask<bool> AnyAboveAsync(Dictionary<(string Topic, int Partition), long> wanted, CancellationToken cancellationToken)
+    {
+        if (wanted.Count == 0)
+        {
+            return false;
+        }
+
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var topic in wanted.Keys.Select(k => k.Topic).Distinct(StringComparer.Ordinal))
+        {
+            await using var command = Command(connection,
+                $"SELECT p.part, p.next_offset FROM {LogStoreSchema.Partitions} p JOIN {LogStoreSchema.Topics} t ON t.id = p.topic_id WHERE t.name = @name",
+                ("@name", topic));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var seen = 0;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (wanted.TryGetValue((topic, reader.GetInt32(0)), out var afterOffset))
+                {
+                    seen++;
+                    if (reader.GetInt64(1) > afterOffset)
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            var asked = wanted.Keys.Where(k => k.Topic == topic).Select(k => k.Partition).Order().ToList();
+            if (seen < asked.Count)
+            {
+                if (seen == 0 && await GetTopicAsync(topic, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    throw TopicNotFound(topic);
+                }
+
+                throw new LogStoreException(LogStoreErrorKind.NotFound, $"topic '{topic}': not all of partitions {string.Join(", ", asked)} exist");
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Stops taking writes, commits what is queued, and closes the writer's connection.</summary>
     public void Dispose()
     {

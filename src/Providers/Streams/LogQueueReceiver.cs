@@ -8,7 +8,7 @@ namespace OrleansShards.Providers.Streams;
 /// Reads the partitions of one queue from the log store: a cursor per topic partition, nothing copied anywhere.
 /// Partitions are found by listing the topics (at start and every <see cref="LogStreamOptions.TopicRefreshInterval"/>),
 /// so topics and partitions added at run time are picked up. When nothing is new the receiver waits for an append
-/// (<see cref="ILogStore.WaitForAppendAsync"/>) up to <see cref="LogStreamOptions.MaxWait"/>, so a record reaches the
+/// (<see cref="ILogStore.WaitForAnyAppendAsync"/>, one poll for all its partitions) up to <see cref="LogStreamOptions.MaxWait"/>, so a record reaches the
 /// pulling agent as soon as it is acknowledged instead of at the next timer tick.
 /// </summary>
 internal sealed partial class LogQueueReceiver : IQueueAdapterReceiver
@@ -177,41 +177,15 @@ internal sealed partial class LogQueueReceiver : IQueueAdapterReceiver
 
     private async Task<bool> WaitForAnyAppendAsync(CancellationToken cancellationToken)
     {
-        if (_partitions.Count == 0)
-        {
-            await Task.Delay(_options.MaxWait, _timeProvider, cancellationToken).ConfigureAwait(false);
-            return false;
-        }
-
-        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var waits = new Task<bool>[_partitions.Count];
-        for (var i = 0; i < waits.Length; i++)
-        {
-            var cursor = _partitions[i];
-            waits[i] = _store.WaitForAppendAsync(cursor.Topic, cursor.Partition, cursor.Next, _options.MaxWait, done.Token).AsTask();
-        }
-
         try
         {
-            var first = await Task.WhenAny(waits).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            if (first.IsCompletedSuccessfully)
-            {
-                return first.Result;
-            }
-
-            // A partition went away (topic deleted) or the store failed: list again and read, which reports a lasting failure.
+            return await _store.WaitForAnyAppendAsync(_partitions.Select(p => (p.Topic, p.Partition, p.Next)).ToList(), _options.MaxWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LogStoreException missing) when (missing.Kind == LogStoreErrorKind.NotFound)
+        {
+            // A topic was deleted: list again, then read.
             _listed = false;
             return true;
-        }
-        finally
-        {
-            await done.CancelAsync().ConfigureAwait(false);
-            foreach (var wait in waits)
-            {
-                // Observed, so a cancelled or failed wait is not reported as an unobserved exception.
-                _ = wait.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            }
         }
     }
 
