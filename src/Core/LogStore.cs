@@ -67,6 +67,37 @@ public interface ILogStore
     /// wake waiters at once; appends by other processes are seen by polling within the timeout.
     /// </summary>
     ValueTask<bool> WaitForAppendAsync(string topic, int partition, long afterOffset, TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Completes when the high-water mark of any of <paramref name="positions"/> is above its offset (true) or after
+    /// <paramref name="timeout"/> (false): <see cref="WaitForAppendAsync"/> over many partitions at once. The default
+    /// waits on each partition; an implementation may look at all of them with one query per poll.
+    /// </summary>
+    async ValueTask<bool> WaitForAnyAppendAsync(IReadOnlyList<(string Topic, int Partition, long AfterOffset)> positions, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        if (positions.Count == 0)
+        {
+            await Task.Delay(timeout, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var waits = positions.Select(p => WaitForAppendAsync(p.Topic, p.Partition, p.AfterOffset, timeout, done.Token).AsTask()).ToList();
+        try
+        {
+            var first = await Task.WhenAny(waits).ConfigureAwait(false);
+            return await first.ConfigureAwait(false);
+        }
+        finally
+        {
+            await done.CancelAsync().ConfigureAwait(false);
+            foreach (var wait in waits)
+            {
+                _ = wait.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+    }
 }
 
 /// <summary>A topic of the built-in log.</summary>

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using OrleansShards.Core;
+using OrleansShards.Providers.Streams;
 using OrleansShards.Providers.LogStore;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Live;
@@ -24,9 +26,27 @@ public sealed class LogStoreSettings
     public string? Password { get; set; }
 }
 
-/// <summary>Wires the built-in log: its store, chosen by configuration, and topics as a live source of jobs.</summary>
+/// <summary>Wires the built-in log: its store, chosen by configuration, topics as a live source of jobs, and its Orleans streams.</summary>
 public static class LogConfiguration
 {
+    /// <summary>The name of the persistent stream provider on the built-in log: one stream per topic partition (<see cref="OrleansShards.Providers.Streams.LogStreamIds"/>).</summary>
+    public const string StreamProviderName = "shards-log";
+
+    /// <summary>The grain storage Orleans keeps stream subscriptions in, so they survive a restart.</summary>
+    public const string PubSubStoreName = "PubSubStore";
+
+    /// <summary>
+    /// Adds the stream provider <see cref="StreamProviderName"/> on the log store; subscriptions live in
+    /// the silo's grain storage under <see cref="PubSubStoreName"/> unless the host registered another.
+    /// </summary>
+    public static ISiloBuilder AddShardsLogStreaming(this ISiloBuilder silo)
+    {
+        silo.Services.TryAddKeyedSingleton<Orleans.Storage.IGrainStorage>(PubSubStoreName, (services, _) =>
+            services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(OrleansShards.Grains.ShardsOptions.StorageName));
+        silo.AddShardsLogStreams(StreamProviderName);
+        return silo;
+    }
+
     /// <summary>Registers the log store of <c>Shards:LogStore</c> and the topic source adapter.</summary>
     /// <exception cref="InvalidOperationException">A setting is missing or wrong; the message names the key.</exception>
     public static IServiceCollection AddShardsLog(this IServiceCollection services, IConfiguration configuration, string dataDir)

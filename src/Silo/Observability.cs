@@ -72,6 +72,32 @@ public static class Observability
                 .WithMetrics(metrics => metrics
                     .AddMeter(ShardsMetrics.MeterName, OrleansMeterName)
                     .AddPrometheusExporter());
+            // The exporter's endpoint is not a route handler, so the OpenAPI document learns of it here.
+            var path = settings.Metrics.Path;
+            builder.Services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Paths ??= new Microsoft.OpenApi.OpenApiPaths();
+                document.Paths[path] = new Microsoft.OpenApi.OpenApiPathItem
+                {
+                    Operations = new Dictionary<HttpMethod, Microsoft.OpenApi.OpenApiOperation>
+                    {
+                        [HttpMethod.Get] = new Microsoft.OpenApi.OpenApiOperation
+                        {
+                            Summary = "Prometheus metrics",
+                            Description = "Leases, reports and records per job, leases in flight, lag per live partition, state write latency, and Orleans' own meters, in the Prometheus text format.",
+                            Responses = new Microsoft.OpenApi.OpenApiResponses
+                            {
+                                ["200"] = new Microsoft.OpenApi.OpenApiResponse
+                                {
+                                    Description = "The Prometheus text exposition format",
+                                    Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType> { ["text/plain"] = new() },
+                                },
+                            },
+                        },
+                    },
+                };
+                return Task.CompletedTask;
+            }));
         }
 
         if (settings.Dashboard.Enabled)

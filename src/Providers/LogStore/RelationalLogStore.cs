@@ -182,8 +182,14 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
             return new AppendResult(bounds.HighWatermark, bounds.HighWatermark);
         }
 
-        var result = await Enqueue(session => Append(session, topic, partition, records), (topic, partition), cancellationToken).ConfigureAwait(false);
-        return result;
+        cancellationToken.ThrowIfCancellationRequested();
+        var write = new AppendWrite(topic, partition, records);
+        if (!_queue.Writer.TryWrite(write))
+        {
+            throw new ObjectDisposedException(GetType().Name, $"The log store {Description} is closed.");
+        }
+
+        return await write.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -327,6 +333,99 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
                 // Time to poll: another process may have appended.
             }
         }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>One query per topic per poll, whatever the number of partitions waited on.</remarks>
+    public async ValueTask<bool> WaitForAnyAppendAsync(IReadOnlyList<(string Topic, int Partition, long AfterOffset)> positions, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        var wanted = new Dictionary<(string Topic, int Partition), long>();
+        foreach (var (topic, partition, afterOffset) in positions)
+        {
+            ValidateTopic(topic);
+            ValidatePartition(partition);
+            wanted[(topic, partition)] = wanted.TryGetValue((topic, partition), out var known) ? Math.Min(known, afterOffset) : afterOffset;
+        }
+
+        if (wanted.Count == 0)
+        {
+            await Task.Delay(timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero, TimeProvider, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        var deadline = TimeProvider.GetTimestamp() + (long)(Math.Max(0, timeout.TotalSeconds) * TimeProvider.TimestampFrequency);
+        var woken = new Task[wanted.Count];
+        while (true)
+        {
+            var i = 0;
+            foreach (var key in wanted.Keys)
+            {
+                woken[i++] = _signals.GetOrAdd(key, static _ => new AppendSignal()).Task;
+            }
+
+            if (await AnyAboveAsync(wanted, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+
+            var remaining = TimeProvider.GetElapsedTime(TimeProvider.GetTimestamp(), deadline);
+            if (remaining <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await Task.WhenAny(woken).WaitAsync(remaining < _pollInterval ? remaining : _pollInterval, TimeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Time to poll: another process may have appended.
+            }
+        }
+    }
+
+    private async ValueTask<bool> AnyAboveAsync(Dictionary<(string Topic, int Partition), long> wanted, CancellationToken cancellationToken)
+    {
+        if (wanted.Count == 0)
+        {
+            return false;
+        }
+
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var topic in wanted.Keys.Select(k => k.Topic).Distinct(StringComparer.Ordinal))
+        {
+            await using var command = Command(connection,
+                $"SELECT p.part, p.next_offset FROM {LogStoreSchema.Partitions} p JOIN {LogStoreSchema.Topics} t ON t.id = p.topic_id WHERE t.name = @name",
+                ("@name", topic));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var seen = 0;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (wanted.TryGetValue((topic, reader.GetInt32(0)), out var afterOffset))
+                {
+                    seen++;
+                    if (reader.GetInt64(1) > afterOffset)
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            var asked = wanted.Keys.Where(k => k.Topic == topic).Select(k => k.Partition).Order().ToList();
+            if (seen < asked.Count)
+            {
+                if (seen == 0 && await GetTopicAsync(topic, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    throw TopicNotFound(topic);
+                }
+
+                throw new LogStoreException(LogStoreErrorKind.NotFound, $"topic '{topic}': not all of partitions {string.Join(", ", asked)} exist");
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Stops taking writes, commits what is queued, and closes the writer's connection.</summary>
@@ -515,8 +614,27 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         return true;
     }
 
-    private AppendResult Append(WriterSession session, string topic, int partition, IReadOnlyList<ReadOnlyMemory<byte>> records)
+    /// <summary>Appends the records of <c>batch[from..to)</c>, all to one partition, in order; returns the number appended.</summary>
+    private long AppendGroup(WriterSession session, List<PendingWrite> batch, int from, int to)
     {
+        var first = (AppendWrite)batch[from];
+        var (topic, partition) = (first.Topic, first.Partition);
+        IReadOnlyList<ReadOnlyMemory<byte>> records;
+        if (to - from == 1)
+        {
+            records = first.Records;
+        }
+        else
+        {
+            var all = new List<ReadOnlyMemory<byte>>();
+            for (var i = from; i < to; i++)
+            {
+                all.AddRange(((AppendWrite)batch[i]).Records);
+            }
+
+            records = all;
+        }
+
         var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
         // The row lock this update takes is held to the commit: a concurrent append from another process waits for it
@@ -532,7 +650,13 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
             if (!reader.Read())
             {
                 reader.Close();
-                throw FindTopic(session, topic) is { } found ? PartitionNotFound(topic, partition, found.Description.Partitions) : TopicNotFound(topic);
+                var refused = FindTopic(session, topic) is { } found ? PartitionNotFound(topic, partition, found.Description.Partitions) : TopicNotFound(topic);
+                for (var i = from; i < to; i++)
+                {
+                    batch[i].Error = refused;
+                }
+
+                return 0;
             }
 
             topicId = reader.GetInt64(0);
@@ -540,9 +664,16 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
             appendedAt = reader.GetInt64(2);
         }
 
-        var first = next - records.Count;
-        InsertRecords(session, topicId, partition, first, appendedAt, records);
-        return new AppendResult(first, next);
+        var offset = next - records.Count;
+        InsertRecords(session, topicId, partition, offset, appendedAt, records);
+        for (var i = from; i < to; i++)
+        {
+            var write = (AppendWrite)batch[i];
+            write.Result = new AppendResult(offset, offset + write.Records.Count);
+            offset += write.Records.Count;
+        }
+
+        return records.Count;
     }
 
     private static long Truncate(WriterSession session, string topic, int partition, long beforeOffset)
@@ -680,17 +811,34 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         {
             session.Command(BeginStatement).Execute();
             var appended = 0L;
-            foreach (var write in batch)
+            for (var i = 0; i < batch.Count;)
             {
+                if (batch[i] is AppendWrite first)
+                {
+                    // Appends to one partition (adjacent: the batch is ordered by partition) become one append of all
+                    // their records: one high-water mark update and one insert, whatever the number of producers.
+                    var end = i + 1;
+                    while (end < batch.Count && batch[end] is AppendWrite next && next.Topic == first.Topic && next.Partition == first.Partition)
+                    {
+                        end++;
+                    }
+
+                    appended += AppendGroup(session, batch, i, end);
+                    i = end;
+                    continue;
+                }
+
                 try
                 {
-                    appended += write.Run(session);
+                    batch[i].Run(session);
                 }
                 catch (LogStoreException refused)
                 {
                     // Refused before it wrote anything: the rest of the batch goes on.
-                    write.Error = refused;
+                    batch[i].Error = refused;
                 }
+
+                i++;
             }
 
             session.Command("COMMIT").Execute();
@@ -764,6 +912,44 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         public abstract void Complete();
     }
 
+    /// <summary>An append: run by the commit loop together with the other appends to its partition.</summary>
+    private sealed class AppendWrite : PendingWrite
+    {
+        private readonly TaskCompletionSource<AppendResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public AppendWrite(string topic, int partition, IReadOnlyList<ReadOnlyMemory<byte>> records)
+            : base((topic, partition))
+        {
+            Topic = topic;
+            Partition = partition;
+            Records = records;
+        }
+
+        public string Topic { get; }
+
+        public int Partition { get; }
+
+        public IReadOnlyList<ReadOnlyMemory<byte>> Records { get; }
+
+        public AppendResult Result { get; set; }
+
+        public Task<AppendResult> Task => _completion.Task;
+
+        public override long Run(WriterSession session) => throw new InvalidOperationException("Appends are run by the commit loop.");
+
+        public override void Complete()
+        {
+            if (Error is { } error)
+            {
+                _completion.TrySetException(error);
+            }
+            else
+            {
+                _completion.TrySetResult(Result);
+            }
+        }
+    }
+
     private sealed class PendingWrite<T> : PendingWrite
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -778,7 +964,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         public override long Run(WriterSession session)
         {
             _result = _run(session);
-            return _result is AppendResult appended ? appended.NextOffset - appended.FirstOffset : 0;
+            return 0;
         }
 
         public override void Complete()

@@ -355,6 +355,42 @@ public abstract class LogStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Wait_for_any_append_wakes_on_any_of_its_partitions()
+    {
+        var store = Open(pollInterval: TimeSpan.FromMinutes(5));
+        var watcher = Open(pollInterval: TimeSpan.FromMilliseconds(100));
+        await store.CreateTopicAsync("a", 2, Ct);
+        await store.CreateTopicAsync("b", 1, Ct);
+        (string, int, long)[] positions = [("a", 0, 0), ("a", 1, 0), ("b", 0, 0)];
+
+        Assert.False(await store.WaitForAnyAppendAsync(positions, TimeSpan.FromMilliseconds(200), Ct));
+        Assert.False(await store.WaitForAnyAppendAsync([], TimeSpan.FromMilliseconds(10), Ct));
+
+        // The same instance: woken at once (its poll interval is minutes).
+        var same = store.WaitForAnyAppendAsync(positions, TimeSpan.FromMinutes(2), Ct).AsTask();
+        await Task.Delay(100, Ct);
+        Assert.False(same.IsCompleted);
+        await store.AppendAsync("b", 0, [Json("1")], Ct);
+        Assert.True(await same.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+
+        // Another instance: by polling.
+        var other = watcher.WaitForAnyAppendAsync([("a", 0, 0), ("a", 1, 0), ("b", 0, 1)], TimeSpan.FromMinutes(2), Ct).AsTask();
+        await Task.Delay(150, Ct);
+        Assert.False(other.IsCompleted);
+        await store.AppendAsync("a", 1, [Json("1")], Ct);
+        Assert.True(await other.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+
+        // Already above: at once.
+        Assert.True(await watcher.WaitForAnyAppendAsync([("a", 1, 0)], TimeSpan.FromMinutes(1), Ct));
+
+        var missing = await Assert.ThrowsAsync<LogStoreException>(async () => await watcher.WaitForAnyAppendAsync([("nope", 0, 0)], TimeSpan.FromSeconds(1), Ct));
+        Assert.Equal(LogStoreErrorKind.NotFound, missing.Kind);
+        Assert.Contains("'nope'", missing.Message, StringComparison.Ordinal);
+        var partition = await Assert.ThrowsAsync<LogStoreException>(async () => await watcher.WaitForAnyAppendAsync([("a", 0, 5), ("a", 9, 0)], TimeSpan.FromSeconds(1), Ct));
+        Assert.Equal(LogStoreErrorKind.NotFound, partition.Kind);
+    }
+
+    [Fact]
     public async Task Appended_records_survive_reopening_the_store()
     {
         var store = Open();
