@@ -1,90 +1,55 @@
+using System.Data;
+using System.Data.Common;
 using System.Globalization;
 using System.Threading.Channels;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
 
-namespace OrleansShards.Providers.Sqlite;
+namespace OrleansShards.Providers.Relational;
 
 /// <summary>
-/// The one writer of a database file. Every write of every grain is queued here; a dedicated thread takes
-/// everything that queued up while the previous commit was being fsynced and commits it in one transaction
-/// (group commit), then completes each caller with its own outcome. SQLite allows one writer at a time anyway,
-/// and a FULL commit costs an fsync whether it holds one row or a thousand.
+/// The one writer of a storage. Every write of every grain on the silo is queued here; a dedicated thread takes
+/// everything that queued up while the previous commit was being made durable and commits it in one transaction
+/// (group commit), then completes each caller with its own outcome. A durable commit costs an fsync whether it holds
+/// one row or a thousand (SQLite allows one writer at a time anyway; PostgreSQL flushes its WAL once per commit).
 /// </summary>
-internal sealed partial class SqliteStateWriter : IDisposable
+internal sealed partial class RelationalStateWriter : IDisposable
 {
     private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
 
-    private readonly SqliteConnection _connection;
+    private readonly RelationalDialect _dialect;
     private readonly string _serviceId;
     private readonly string _providerName;
-    private readonly string _path;
     private readonly int _maxBatchSize;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Thread _thread;
-
-    private readonly SqliteCommand _begin;
-    private readonly SqliteCommand _commit;
-    private readonly SqliteCommand _rollback;
-    private readonly SqliteCommand _reserveEtags;
-    private readonly SqliteParameter _reserveCount;
-    private readonly KeyedCommand _insert;
-    private readonly KeyedCommand _update;
-    private readonly KeyedCommand _delete;
-    private readonly KeyedCommand _selectEtag;
+    private Session? _session;
 
     private long _transactions;
     private long _writes;
     private int _largestBatch;
     private int _pending;
 
-    public SqliteStateWriter(
-        SqliteConnection connection,
+    /// <summary>Starts the writer on <paramref name="connection"/>, opened by the dialect (which also made the schema).</summary>
+    public RelationalStateWriter(
+        RelationalDialect dialect,
+        DbConnection connection,
         string serviceId,
         string providerName,
-        string path,
         int maxBatchSize,
         TimeProvider timeProvider,
         ILogger logger)
     {
-        _connection = connection;
+        _dialect = dialect;
         _serviceId = serviceId;
         _providerName = providerName;
-        _path = path;
         _maxBatchSize = maxBatchSize;
         _timeProvider = timeProvider;
         _logger = logger;
-
-        // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a lock upgrade.
-        _begin = Prepare("BEGIN IMMEDIATE");
-        _commit = Prepare("COMMIT");
-        _rollback = Prepare("ROLLBACK");
-
-        // ETags come from one counter per file, never reused, so a state deleted and written again
-        // can never be overwritten by a holder of an ETag from before the delete.
-        _reserveEtags = _connection.CreateCommand();
-        _reserveEtags.CommandText = $"UPDATE {SqliteSchema.MetaTable} SET value = value + $n WHERE name = 'etag' RETURNING value";
-        _reserveCount = _reserveEtags.Parameters.Add("$n", SqliteType.Integer);
-        _reserveCount.Value = 1L;
-        _reserveEtags.Prepare();
-
-        _insert = new KeyedCommand(connection, serviceId,
-            $"INSERT INTO {SqliteSchema.StateTable} (service_id, grain_type, grain_id, etag, data, modified_utc) " +
-            "VALUES ($s, $t, $g, $new, $data, $m) ON CONFLICT DO NOTHING", withNewState: true, withOldEtag: false);
-        _update = new KeyedCommand(connection, serviceId,
-            $"UPDATE {SqliteSchema.StateTable} SET etag = $new, data = $data, modified_utc = $m " +
-            "WHERE service_id = $s AND grain_type = $t AND grain_id = $g AND etag = $old", withNewState: true, withOldEtag: true);
-        _delete = new KeyedCommand(connection, serviceId,
-            $"DELETE FROM {SqliteSchema.StateTable} WHERE service_id = $s AND grain_type = $t AND grain_id = $g AND etag = $old",
-            withNewState: false, withOldEtag: true);
-        _selectEtag = new KeyedCommand(connection, serviceId,
-            $"SELECT etag FROM {SqliteSchema.StateTable} WHERE service_id = $s AND grain_type = $t AND grain_id = $g",
-            withNewState: false, withOldEtag: false);
-
-        _thread = new Thread(Run) { IsBackground = true, Name = $"SQLite grain storage writer ({providerName})" };
+        _session = new Session(dialect, connection, serviceId);
+        _thread = new Thread(Run) { IsBackground = true, Name = $"{dialect.Kind} grain storage writer ({providerName})" };
         _thread.Start();
     }
 
@@ -120,15 +85,8 @@ internal sealed partial class SqliteStateWriter : IDisposable
             _thread.Join();
         }
 
-        _connection.Dispose();
-    }
-
-    private SqliteCommand Prepare(string sql)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.Prepare();
-        return command;
+        _session?.Dispose();
+        _session = null;
     }
 
     private void Run()
@@ -163,7 +121,7 @@ internal sealed partial class SqliteStateWriter : IDisposable
             catch (Exception exception)
             {
                 // CommitBatch completes every operation itself; this only keeps the thread alive on a bug.
-                LogBatchFailed(exception, _providerName, _path);
+                LogBatchFailed(exception, _providerName, _dialect.Where);
                 foreach (var operation in batch)
                 {
                     operation.Error ??= exception;
@@ -181,13 +139,44 @@ internal sealed partial class SqliteStateWriter : IDisposable
     }
 
     /// <summary>
+    /// A session whose connection broke (a server restart, a network cut) is replaced before the next batch,
+    /// so one outage fails the writes made during it, not every write after it.
+    /// </summary>
+    private Session? Connected(List<WriteOperation> batch)
+    {
+        if (_session is { } session && session.Connection.State == ConnectionState.Open)
+        {
+            return session;
+        }
+
+        _session?.Dispose();
+        _session = null;
+        try
+        {
+            _session = new Session(_dialect, _dialect.OpenWriter(_serviceId), _serviceId);
+            return _session;
+        }
+        catch (Exception exception)
+        {
+            FailAll(batch, exception, "reconnect to");
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Applies the batch in one transaction and sets each operation's outcome. A statement that fails or finds a
-    /// different ETag fails only its own operation. A failure that makes SQLite roll the whole transaction back
+    /// different ETag fails only its own operation. A failure that makes the database roll the whole transaction back
     /// fails the operation that caused it, and the rest are applied again in a fresh transaction.
     /// </summary>
     private void CommitBatch(List<WriteOperation> batch)
     {
+        if (Connected(batch) is not { } session)
+        {
+            return;
+        }
+
         var pending = batch;
+        var etags = new long[pending.Count];
         while (true)
         {
             foreach (var operation in pending)
@@ -197,7 +186,7 @@ internal sealed partial class SqliteStateWriter : IDisposable
 
             try
             {
-                _begin.ExecuteNonQuery();
+                session.Begin.ExecuteNonQuery();
             }
             catch (Exception exception)
             {
@@ -208,21 +197,20 @@ internal sealed partial class SqliteStateWriter : IDisposable
             WriteOperation? killer = null;
             try
             {
-                _reserveCount.Value = (long)pending.Count;
-                var last = (long)_reserveEtags.ExecuteScalar()!;
-                var etag = last - pending.Count;
+                session.ReserveCount.Value = (long)pending.Count;
+                _dialect.ReadReservedEtags(session.ReserveEtags, etags.AsSpan(0, pending.Count));
                 var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-                foreach (var operation in pending)
+                for (var i = 0; i < pending.Count; i++)
                 {
-                    etag++;
+                    var operation = pending[i];
                     try
                     {
-                        Apply(operation, etag, now);
+                        Apply(session, operation, etags[i], now);
                     }
-                    catch (SqliteException exception)
+                    catch (DbException exception) when (session.Connection.State == ConnectionState.Open)
                     {
                         operation.Error = Failure(operation, exception);
-                        if (!InTransaction())
+                        if (!_dialect.TransactionSurvives(session.Connection, exception))
                         {
                             killer = operation;
                             break;
@@ -232,15 +220,16 @@ internal sealed partial class SqliteStateWriter : IDisposable
             }
             catch (Exception exception)
             {
-                // Not an operation's fault (reserving ETags failed): nothing of the batch can be committed.
-                RollbackQuietly();
+                // Not an operation's fault (reserving ETags failed, the connection broke): nothing of the batch commits.
+                RollbackQuietly(session);
                 FailAll(pending, exception, "write to");
                 return;
             }
 
             if (killer is not null)
             {
-                LogTransactionAborted(killer.Error, _providerName, _path, killer.GrainType, killer.GrainId);
+                RollbackQuietly(session);
+                LogTransactionAborted(killer.Error, _providerName, _dialect.Where, killer.GrainType, killer.GrainId);
                 if (ReferenceEquals(pending, batch))
                 {
                     pending = new List<WriteOperation>(batch);
@@ -257,11 +246,11 @@ internal sealed partial class SqliteStateWriter : IDisposable
 
             try
             {
-                _commit.ExecuteNonQuery();
+                session.Commit.ExecuteNonQuery();
             }
             catch (Exception exception)
             {
-                RollbackQuietly();
+                RollbackQuietly(session);
                 FailAll(pending, exception, "commit to");
                 return;
             }
@@ -286,7 +275,7 @@ internal sealed partial class SqliteStateWriter : IDisposable
         }
     }
 
-    private void Apply(WriteOperation operation, long newEtag, long now)
+    private void Apply(Session session, WriteOperation operation, long newEtag, long now)
     {
         bool applied;
         switch (operation.Kind)
@@ -295,18 +284,18 @@ internal sealed partial class SqliteStateWriter : IDisposable
             case WriteKind.Tombstone:
                 var data = operation.Kind == WriteKind.Write ? operation.Data : null;
                 applied = operation.ExpectedEtag is { } expected
-                    ? _update.Execute(operation, newEtag, data, now, expected) == 1
-                    : _insert.Execute(operation, newEtag, data, now, expected: null) == 1;
+                    ? session.Update.Execute(operation, newEtag, data, now, expected) == 1
+                    : session.Insert.Execute(operation, newEtag, data, now, expected: null) == 1;
                 break;
             case WriteKind.Delete:
                 if (operation.ExpectedEtag is { } old)
                 {
-                    applied = _delete.Execute(operation, 0, null, 0, old) == 1;
+                    applied = session.Delete.Execute(operation, 0, null, 0, old) == 1;
                 }
                 else
                 {
                     // Clearing a state never written succeeds; clearing over a record one has not read does not.
-                    applied = _selectEtag.Scalar(operation) is null;
+                    applied = session.SelectEtag.Scalar(operation) is null;
                 }
 
                 newEtag = 0;
@@ -321,61 +310,123 @@ internal sealed partial class SqliteStateWriter : IDisposable
             return;
         }
 
-        var stored = _selectEtag.Scalar(operation) is long storedEtag ? storedEtag.ToString(CultureInfo.InvariantCulture) : null;
+        var stored = session.SelectEtag.Scalar(operation) is long storedEtag ? storedEtag.ToString(CultureInfo.InvariantCulture) : null;
         var current = operation.ExpectedEtag?.ToString(CultureInfo.InvariantCulture);
         operation.Error = new InconsistentStateException(
             $"Version conflict ({(operation.Kind == WriteKind.Write ? "WriteState" : "ClearState")}): ServiceId={_serviceId} " +
             $"ProviderName={_providerName} GrainType={operation.GrainType} GrainId={operation.GrainId} " +
-            $"ETag={current ?? "null"} StoredETag={stored ?? "none"} File={_path}.",
+            $"ETag={current ?? "null"} StoredETag={stored ?? "none"} in {_dialect.Where}.",
             stored,
             current);
     }
 
-    private bool InTransaction() => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0;
-
-    private void RollbackQuietly()
+    private void RollbackQuietly(Session session)
     {
-        if (!InTransaction())
+        if (session.Connection.State != ConnectionState.Open || !_dialect.InTransaction(session.Connection))
         {
             return;
         }
 
         try
         {
-            _rollback.ExecuteNonQuery();
+            session.Rollback.ExecuteNonQuery();
         }
         catch (Exception exception)
         {
-            LogRollbackFailed(exception, _providerName, _path);
+            LogRollbackFailed(exception, _providerName, _dialect.Where);
         }
     }
 
     private void FailAll(List<WriteOperation> operations, Exception exception, string verb)
     {
-        LogBatchFailed(exception, _providerName, _path);
+        LogBatchFailed(exception, _providerName, _dialect.Where);
         foreach (var operation in operations)
         {
-            operation.Error = new SqliteStorageException(
-                $"Failed to {verb} the SQLite grain storage file '{_path}' (provider '{_providerName}') for grain type " +
+            operation.Error = _dialect.Failure(
+                $"Failed to {verb} {_dialect.Where} (provider '{_providerName}') for grain type " +
                 $"{operation.GrainType}, grain id {operation.GrainId}: {exception.Message}",
                 exception);
         }
     }
 
-    private SqliteStorageException Failure(WriteOperation operation, SqliteException exception) =>
-        new($"Failed to {(operation.Kind == WriteKind.Write ? "write" : "clear")} the state of grain type {operation.GrainType}, " +
-            $"grain id {operation.GrainId} in the SQLite grain storage file '{_path}' (provider '{_providerName}'): {exception.Message}",
+    private Exception Failure(WriteOperation operation, DbException exception) =>
+        _dialect.Failure(
+            $"Failed to {(operation.Kind == WriteKind.Write ? "write" : "clear")} the state of grain type {operation.GrainType}, " +
+            $"grain id {operation.GrainId} in {_dialect.Where} (provider '{_providerName}'): {exception.Message}",
             exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "SQLite grain storage {Name}: a batch of writes to {Path} failed")]
-    private partial void LogBatchFailed(Exception exception, string name, string path);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Grain storage {Name}: a batch of writes to {Where} failed")]
+    private partial void LogBatchFailed(Exception exception, string name, string where);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "SQLite grain storage {Name}: rollback on {Path} failed")]
-    private partial void LogRollbackFailed(Exception exception, string name, string path);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Grain storage {Name}: rollback on {Where} failed")]
+    private partial void LogRollbackFailed(Exception exception, string name, string where);
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "SQLite grain storage {Name}: the write of {GrainType} {GrainId} aborted the transaction on {Path}; the rest of the batch is retried")]
-    private partial void LogTransactionAborted(Exception? exception, string name, string path, string grainType, string grainId);
+        Message = "Grain storage {Name}: the write of {GrainType} {GrainId} aborted the transaction on {Where}; the rest of the batch is retried")]
+    private partial void LogTransactionAborted(Exception? exception, string name, string where, string grainType, string grainId);
+
+    /// <summary>The writer's connection with its prepared statements; replaced as a whole when the connection breaks.</summary>
+    private sealed class Session : IDisposable
+    {
+        public Session(RelationalDialect dialect, DbConnection connection, string serviceId)
+        {
+            Connection = connection;
+            try
+            {
+                Begin = Plain(dialect.Begin);
+                Commit = Plain("COMMIT");
+                Rollback = Plain("ROLLBACK");
+
+                // ETags are never reused, so a state deleted and written again can never be overwritten by a holder
+                // of an ETag from before the delete.
+                ReserveEtags = connection.CreateCommand();
+                ReserveEtags.CommandText = dialect.ReserveEtags;
+                ReserveCount = RelationalDialect.AddParameter(ReserveEtags, "@n", DbType.Int64, 1L);
+                ReserveEtags.Prepare();
+
+                Insert = new KeyedCommand(connection, serviceId, RelationalDialect.Insert, withNewState: true, withOldEtag: false);
+                Update = new KeyedCommand(connection, serviceId, RelationalDialect.Update, withNewState: true, withOldEtag: true);
+                Delete = new KeyedCommand(connection, serviceId, RelationalDialect.Delete, withNewState: false, withOldEtag: true);
+                SelectEtag = new KeyedCommand(connection, serviceId, RelationalDialect.SelectEtag, withNewState: false, withOldEtag: false);
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        public DbConnection Connection { get; }
+
+        public DbCommand Begin { get; }
+
+        public DbCommand Commit { get; }
+
+        public DbCommand Rollback { get; }
+
+        public DbCommand ReserveEtags { get; }
+
+        public DbParameter ReserveCount { get; }
+
+        public KeyedCommand Insert { get; }
+
+        public KeyedCommand Update { get; }
+
+        public KeyedCommand Delete { get; }
+
+        public KeyedCommand SelectEtag { get; }
+
+        public void Dispose() => Connection.Dispose();
+
+        // Transaction control is not prepared (PostgreSQL's PREPARE does not take it); SQLite keeps the compiled
+        // statement of a command between executions anyway.
+        private DbCommand Plain(string sql)
+        {
+            var command = Connection.CreateCommand();
+            command.CommandText = sql;
+            return command;
+        }
+    }
 
     /// <summary>
     /// A prepared statement keyed by (service id, grain type, grain id), with its parameters kept so that each
@@ -383,37 +434,31 @@ internal sealed partial class SqliteStateWriter : IDisposable
     /// </summary>
     private sealed class KeyedCommand
     {
-        private readonly SqliteCommand _command;
-        private readonly SqliteParameter _grainType;
-        private readonly SqliteParameter _grainId;
-        private readonly SqliteParameter? _newEtag;
-        private readonly SqliteParameter? _data;
-        private readonly SqliteParameter? _modified;
-        private readonly SqliteParameter? _oldEtag;
+        private readonly DbCommand _command;
+        private readonly DbParameter _grainType;
+        private readonly DbParameter _grainId;
+        private readonly DbParameter? _newEtag;
+        private readonly DbParameter? _data;
+        private readonly DbParameter? _modified;
+        private readonly DbParameter? _oldEtag;
 
-        public KeyedCommand(SqliteConnection connection, string serviceId, string sql, bool withNewState, bool withOldEtag)
+        public KeyedCommand(DbConnection connection, string serviceId, string sql, bool withNewState, bool withOldEtag)
         {
             _command = connection.CreateCommand();
             _command.CommandText = sql;
-            _command.Parameters.Add("$s", SqliteType.Text).Value = serviceId;
-            _grainType = _command.Parameters.Add("$t", SqliteType.Text);
-            _grainId = _command.Parameters.Add("$g", SqliteType.Text);
-            _grainType.Value = string.Empty;
-            _grainId.Value = string.Empty;
+            RelationalDialect.AddParameter(_command, "@s", DbType.String, serviceId);
+            _grainType = RelationalDialect.AddParameter(_command, "@t", DbType.String, string.Empty);
+            _grainId = RelationalDialect.AddParameter(_command, "@g", DbType.String, string.Empty);
             if (withNewState)
             {
-                _newEtag = _command.Parameters.Add("$new", SqliteType.Integer);
-                _data = _command.Parameters.Add("$data", SqliteType.Blob);
-                _modified = _command.Parameters.Add("$m", SqliteType.Integer);
-                _newEtag.Value = 0L;
-                _data.Value = DBNull.Value;
-                _modified.Value = 0L;
+                _newEtag = RelationalDialect.AddParameter(_command, "@new", DbType.Int64, 0L);
+                _data = RelationalDialect.AddParameter(_command, "@data", DbType.Binary, DBNull.Value);
+                _modified = RelationalDialect.AddParameter(_command, "@m", DbType.Int64, 0L);
             }
 
             if (withOldEtag)
             {
-                _oldEtag = _command.Parameters.Add("$old", SqliteType.Integer);
-                _oldEtag.Value = 0L;
+                _oldEtag = RelationalDialect.AddParameter(_command, "@old", DbType.Int64, 0L);
             }
 
             _command.Prepare();
