@@ -61,18 +61,26 @@ public sealed class BlobGrainStorageOptionsValidator : IConfigurationValidator
             throw Invalid($"{nameof(BlobGrainStorageOptions.ConnectionString)} or {nameof(BlobGrainStorageOptions.ServiceUri)} is required.");
         }
 
-        // Azure's rule: 3 to 63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.
-        var container = _options.ContainerName ?? string.Empty;
-        if (container.Length is < 3 or > 63 || !container.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
-            || container[0] == '-' || container[^1] == '-' || container.Contains("--", StringComparison.Ordinal))
+        if (ContainerNameProblem(_options.ContainerName) is { } problem)
         {
-            throw Invalid($"{nameof(BlobGrainStorageOptions.ContainerName)} '{container}' is not a valid container name (3-63 lower-case letters, digits and single hyphens).");
+            throw Invalid($"{nameof(BlobGrainStorageOptions.ContainerName)}: {problem}");
         }
 
         if (_options.GrainStorageSerializer is null)
         {
             throw Invalid($"{nameof(BlobGrainStorageOptions.GrainStorageSerializer)} is required (no IGrainStorageSerializer is registered).");
         }
+    }
+
+    /// <summary>Why <paramref name="container"/> is not a valid container name, or <see langword="null"/> when it is.</summary>
+    public static string? ContainerNameProblem(string? container)
+    {
+        // Azure's rule: 3 to 63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.
+        container ??= string.Empty;
+        return container.Length is < 3 or > 63 || !container.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
+            || container[0] == '-' || container[^1] == '-' || container.Contains("--", StringComparison.Ordinal)
+            ? $"'{container}' is not a valid container name (3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit)"
+            : null;
     }
 
     private OrleansConfigurationException Invalid(string reason) =>
