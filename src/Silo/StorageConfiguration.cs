@@ -1,6 +1,6 @@
 using Npgsql;
-using OrleansShards.Providers.Blob;
-using OrleansShards.Providers.File;
+using OrleansShards.Providers.Blobs;
+using OrleansShards.Providers.Files;
 using OrleansShards.Providers.Postgres;
 using OrleansShards.Providers.Sqlite;
 using OrleansShards.Readers;

@@ -7,7 +7,7 @@ using Orleans.Runtime;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 
-namespace OrleansShards.Providers.File;
+namespace OrleansShards.Providers.Files;
 
 /// <summary>Options of <see cref="FileGrainStorage"/>; every property binds from configuration.</summary>
 public class FileGrainStorageOptions : IStorageProviderSerializerOptions

@@ -8,7 +8,7 @@ using Orleans.Runtime;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 
-namespace OrleansShards.Providers.Blob;
+namespace OrleansShards.Providers.Blobs;
 
 /// <summary>Options of <see cref="BlobGrainStorage"/>; the plain values bind from configuration.</summary>
 public class BlobGrainStorageOptions : IStorageProviderSerializerOptions

@@ -11,7 +11,7 @@ using Orleans.Runtime;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
-namespace OrleansShards.Providers.Blob;
+namespace OrleansShards.Providers.Blobs;
 
 /// <summary>
 /// Orleans grain storage in an Azure blob container: one block blob per grain state, named
@@ -133,15 +133,21 @@ public sealed partial class BlobGrainStorage : IGrainStorage, ILifecycleParticip
         {
             try
             {
-                // No ETag: clearing a state never written succeeds, clearing over a blob one has not read does not.
-                var conditions = grainState.ETag is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = new ETag(grainState.ETag) };
-                await blob.DeleteAsync(DeleteSnapshotsOption.IncludeSnapshots, conditions).ConfigureAwait(false);
+                if (grainState.ETag is null)
+                {
+                    // Clearing a state never written succeeds, clearing over a blob one has not read does not. (A check,
+                    // not If-None-Match on the delete, which Azurite ignores: a clear of nothing is over at the check.)
+                    if ((await blob.ExistsAsync().ConfigureAwait(false)).Value)
+                    {
+                        throw Conflict("ClearState", grainType, grainId, null, null);
+                    }
+                }
+                else
+                {
+                    await blob.DeleteAsync(DeleteSnapshotsOption.IncludeSnapshots, new BlobRequestConditions { IfMatch = new ETag(grainState.ETag) }).ConfigureAwait(false);
+                }
             }
-            catch (RequestFailedException exception) when (exception.Status == (int)HttpStatusCode.NotFound && grainState.ETag is null)
-            {
-                // Nothing was there.
-            }
-            catch (RequestFailedException exception) when (IsConflict(exception))
+            catch (RequestFailedException exception) when (IsConflict(exception) || exception.Status == (int)HttpStatusCode.NotFound)
             {
                 throw Conflict("ClearState", grainType, grainId, grainState.ETag, exception);
             }
@@ -175,8 +181,9 @@ public sealed partial class BlobGrainStorage : IGrainStorage, ILifecycleParticip
             var response = await blob.UploadAsync(data, options).ConfigureAwait(false);
             return response.Value.ETag.ToString();
         }
-        catch (RequestFailedException exception) when (IsConflict(exception))
+        catch (RequestFailedException exception) when (IsConflict(exception) || (etag is not null && exception.Status == (int)HttpStatusCode.NotFound))
         {
+            // With If-Match, a blob that is gone (deleted since it was read) is a conflict too.
             throw Conflict(operation, grainType, grainId, etag, exception);
         }
         catch (Exception exception) when (exception is RequestFailedException or HttpRequestException or AggregateException)
@@ -189,9 +196,9 @@ public sealed partial class BlobGrainStorage : IGrainStorage, ILifecycleParticip
     private static bool IsConflict(RequestFailedException exception) =>
         exception.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.Conflict;
 
-    private InconsistentStateException Conflict(string operation, string grainType, GrainId grainId, string? etag, RequestFailedException exception) =>
+    private InconsistentStateException Conflict(string operation, string grainType, GrainId grainId, string? etag, RequestFailedException? exception) =>
         new($"Version conflict ({operation}): ServiceId={_serviceId} ProviderName={_name} GrainType={grainType} GrainId={grainId} " +
-            $"ETag={etag ?? "null"} in {Where}: {exception.ErrorCode ?? exception.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)}.",
+            $"ETag={etag ?? "null"} in {Where}: {(exception is null ? "a blob exists" : exception.ErrorCode ?? exception.Status.ToString(System.Globalization.CultureInfo.InvariantCulture))}.",
             storedEtag: "unknown",
             currentEtag: etag ?? "null",
             exception);

@@ -10,7 +10,7 @@ using Orleans.Runtime;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
-namespace OrleansShards.Providers.File;
+namespace OrleansShards.Providers.Files;
 
 /// <summary>
 /// Orleans grain storage in a directory: one file per grain state, <c>{directory}/{service id}/{state name}/{grain id}.state</c>.
@@ -58,7 +58,7 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
     }
 
     /// <summary>The full path of the directory.</summary>
-    public string Directory => _root;
+    public string RootDirectory => _root;
 
     /// <inheritdoc/>
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -70,10 +70,10 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
         try
         {
             var service = Path.Combine(_root, Escape(_serviceId));
-            System.IO.Directory.CreateDirectory(service);
+            Directory.CreateDirectory(service);
             var probe = Path.Combine(service, $".probe-{Guid.NewGuid():N}.tmp");
-            System.IO.File.WriteAllBytes(probe, []);
-            System.IO.File.Delete(probe);
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
             LogOpened(_name, _root);
             return Task.CompletedTask;
         }
@@ -144,7 +144,7 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
 
                 if (stored is not null)
                 {
-                    System.IO.File.Delete(path);
+                    File.Delete(path);
                     SyncDirectory(Path.GetDirectoryName(path)!);
                 }
             }
@@ -190,7 +190,7 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
             etag.TryWriteBytes(header.AsSpan(6));
 
             var directory = Path.GetDirectoryName(path)!;
-            System.IO.Directory.CreateDirectory(directory);
+            Directory.CreateDirectory(directory);
             temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
             await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1, FileOptions.Asynchronous))
             {
@@ -199,7 +199,7 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
                 stream.Flush(flushToDisk: true);
             }
 
-            System.IO.File.Move(temp, path, overwrite: true);
+            File.Move(temp, path, overwrite: true);
             temp = null;
             SyncDirectory(directory);
             return etag.ToString("N");
@@ -224,7 +224,7 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
         byte[] bytes;
         try
         {
-            bytes = await System.IO.File.ReadAllBytesAsync(path).ConfigureAwait(false);
+            bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -329,7 +329,7 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
     {
         try
         {
-            System.IO.File.Delete(path);
+            File.Delete(path);
         }
         catch (IOException)
         {
