@@ -177,6 +177,7 @@ internal sealed partial class RelationalStateWriter : IDisposable
 
         var pending = batch;
         var etags = new long[pending.Count];
+        var reconnected = false;
         while (true)
         {
             foreach (var operation in pending)
@@ -187,6 +188,20 @@ internal sealed partial class RelationalStateWriter : IDisposable
             try
             {
                 session.Begin.ExecuteNonQuery();
+            }
+            catch (Exception exception) when (!reconnected && session.Connection.State != ConnectionState.Open)
+            {
+                // The session died while idle (a server restart, a failover, an idle timeout): nothing of the batch
+                // was sent, so it is safe to send it again once, on a new connection.
+                LogReconnecting(exception, _providerName, _dialect.Where);
+                reconnected = true;
+                if (Connected(pending) is not { } fresh)
+                {
+                    return;
+                }
+
+                session = fresh;
+                continue;
             }
             catch (Exception exception)
             {
@@ -357,6 +372,9 @@ internal sealed partial class RelationalStateWriter : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Grain storage {Name}: a batch of writes to {Where} failed")]
     private partial void LogBatchFailed(Exception exception, string name, string where);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Grain storage {Name}: the connection to {Where} was lost; reconnecting")]
+    private partial void LogReconnecting(Exception exception, string name, string where);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Grain storage {Name}: rollback on {Where} failed")]
     private partial void LogRollbackFailed(Exception exception, string name, string where);

@@ -96,4 +96,33 @@ public sealed class PostgresGrainStorageTests(SiloFixture silo, StoragePostgresS
         Assert.True(statistics.LargestBatch > 1, $"every write had a transaction of its own ({statistics})");
         Assert.True(statistics.Transactions < grains, $"no group commit: {statistics}");
     }
+
+    [Fact]
+    public async Task After_its_idle_connection_is_killed_the_writer_reconnects_and_no_write_fails()
+    {
+        var (storages, database) = await OpenAsync(1);
+        using var storage = storages[0];
+        var state = new GrainState<CounterState>(new CounterState { Value = 1 });
+        await storage.WriteStateAsync("s", Id("survivor"), state);
+
+        // What a database restart or failover does to the writer's session.
+        var server = await postgres.RequireAsync();
+        await using (var admin = new NpgsqlConnection(server.ConnectionString(database, withPassword: true)))
+        {
+            await admin.OpenAsync(TestContext.Current.CancellationToken);
+            await using var kill = new NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", admin);
+            Assert.True((long)(await kill.ExecuteScalarAsync(TestContext.Current.CancellationToken))! >= 1);
+        }
+
+        // Nothing of the next batch was sent on the dead session: it goes out again on a new one, so no write fails.
+        state.State!.Value = 2;
+        await storage.WriteStateAsync("s", Id("survivor"), state);
+        state.State.Value = 3;
+        await storage.WriteStateAsync("s", Id("survivor"), state);
+        var back = new GrainState<CounterState>();
+        await storage.ReadStateAsync("s", Id("survivor"), back);
+        Assert.Equal(3, back.State!.Value);
+        Assert.Equal(state.ETag, back.ETag);
+    }
 }
