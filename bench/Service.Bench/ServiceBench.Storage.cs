@@ -2,11 +2,7 @@ namespace OrleansShards.Service.Bench;
 
 public sealed partial class ServiceBench
 {
-    /// <summary>Lease + report cycles on the silo's storage provider, strict durability, a fresh job per run.</summary>
-    public async Task StorageCyclesAsync(string provider, int workers, int maxTasks)
-    {
-        var m = await Runner.MeasureAsync($"{provider}, {workers} workers, maxTasks {maxTasks}", options, async s =>
-            await CycleRunAsync(await CreateJobAsync("storage", shardSize: 1, epochs: 1), workers, maxTasks, s, latency: true));
-        results.Add(Keys.Storage(provider), m);
-    }
+    /// <summary>One timed run of lease + report cycles on this silo's storage provider: strict durability, a fresh job.</summary>
+    public Func<double, Task<RunResult>> StorageCycles(int workers, int maxTasks) => async seconds =>
+        await CycleRunAsync(await CreateJobAsync("storage", shardSize: 1, epochs: 1), workers, maxTasks, seconds, latency: true);
 }

@@ -58,7 +58,10 @@ public sealed class ServiceHost : IAsyncDisposable
     /// Starts the silo; on SQLite as <see cref="ShardsServer.AddShardsStorage(ISiloBuilder, Action{SqliteGrainStorageOptions})"/>
     /// composes it, or on the provider <paramref name="storage"/> chooses (as <c>Shards:Storage</c> would).
     /// </summary>
-    public static async Task<ServiceHost> StartAsync(BenchOptions options, StorageSettings? storage = null)
+    /// <param name="options">The bench options (<c>--dir</c>, <c>--rows</c>, <c>--normal</c>).</param>
+    /// <param name="storage">The provider, or <see langword="null"/> for SQLite as the other sections use it.</param>
+    /// <param name="stateName">The directory under <c>--dir</c> of this host's state (hosts running side by side need their own).</param>
+    public static async Task<ServiceHost> StartAsync(BenchOptions options, StorageSettings? storage = null, string stateName = "state")
     {
         var dataDir = Path.Combine(options.Dir, "data");
         Directory.CreateDirectory(dataDir);
@@ -72,7 +75,7 @@ public sealed class ServiceHost : IAsyncDisposable
         }
 
         // A fresh state file per run of the program, so earlier runs do not change its size or the B-tree depth.
-        var stateDir = Path.Combine(options.Dir, "state");
+        var stateDir = Path.Combine(options.Dir, stateName);
         if (Directory.Exists(stateDir))
         {
             Directory.Delete(stateDir, recursive: true);

@@ -20,30 +20,56 @@ public static class StorageBench
 
     public static async Task RunAsync(BenchOptions options, Results results)
     {
-        Console.WriteLine($"[storage] JobGrain lease + report, {Workers} workers, maxTasks {MaxTasks}, strict durability, a fresh job per run, on each grain storage provider");
-        foreach (var provider in Providers)
+        Console.WriteLine($"[storage] JobGrain lease + report, {Workers} workers, maxTasks {MaxTasks}, strict durability, a fresh job per run, on each grain storage provider;");
+        Console.WriteLine("  one silo per provider, all started first, then measured in rotating order (A B C D E, B C D E A, ...) so that all see the same machine");
+        var running = new List<(string Provider, IAsyncDisposable? Server, ServiceHost Host)>();
+        try
         {
-            var started = Stopwatch.StartNew();
-            IAsyncDisposable? server = null;
-            StorageSettings settings;
-            try
+            foreach (var provider in Providers)
             {
-                (settings, server) = await StartServerAsync(provider);
-            }
-            catch (ServerMissingException e)
-            {
-                Console.WriteLine($"  {provider}: SKIPPED, {e.Message}");
-                continue;
+                var started = Stopwatch.StartNew();
+                IAsyncDisposable? server;
+                StorageSettings settings;
+                try
+                {
+                    (settings, server) = await StartServerAsync(provider);
+                }
+                catch (ServerMissingException e)
+                {
+                    Console.WriteLine($"  {provider}: SKIPPED, {e.Message}");
+                    continue;
+                }
+
+                try
+                {
+                    running.Add((provider, server, await ServiceHost.StartAsync(options, settings, $"state-{provider}")));
+                }
+                catch
+                {
+                    if (server is not null)
+                    {
+                        await server.DisposeAsync();
+                    }
+
+                    throw;
+                }
+
+                Console.WriteLine($"  {provider}: server and silo ready in {started.Elapsed.TotalSeconds:F1} s");
             }
 
-            try
+            var measured = await Runner.MeasureSetAsync(options, running
+                .Select(r => ($"{r.Provider}, {Workers} workers, maxTasks {MaxTasks}", new ServiceBench(r.Host, options, results).StorageCycles(Workers, MaxTasks)))
+                .ToList());
+            for (var i = 0; i < running.Count; i++)
             {
-                Console.WriteLine($"  {provider}: server ready in {started.Elapsed.TotalSeconds:F1} s");
-                await using var service = await ServiceHost.StartAsync(options, settings);
-                await new ServiceBench(service, options, results).StorageCyclesAsync(provider, Workers, MaxTasks);
+                results.Add(Keys.Storage(running[i].Provider), measured[i]);
             }
-            finally
+        }
+        finally
+        {
+            foreach (var (_, server, host) in running)
             {
+                await host.DisposeAsync();
                 if (server is not null)
                 {
                     await server.DisposeAsync();
