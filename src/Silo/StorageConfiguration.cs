@@ -131,6 +131,19 @@ public sealed class StorageSettings
         }
     }
 
+    /// <summary>
+    /// Creates what the chosen provider needs in its store before any silo starts (the <c>migrate</c> step of a
+    /// deployment): the table and sequence on PostgreSQL. The other providers create what they need when they open
+    /// (the SQLite file, the blob container, the directory), so there is nothing to do for them.
+    /// </summary>
+    public async Task CreateSchemaAsync(CancellationToken cancellationToken = default)
+    {
+        if (string.Equals((Provider ?? string.Empty).Trim(), Postgres, StringComparison.OrdinalIgnoreCase))
+        {
+            await PostgresGrainStorage.CreateSchemaAsync(PostgresConnectionString(), cancellationToken);
+        }
+    }
+
     private string PostgresConnectionString()
     {
         var text = Required(ConnectionString, $"{Section}:ConnectionString");

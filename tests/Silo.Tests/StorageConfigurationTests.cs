@@ -122,6 +122,27 @@ public sealed class StorageConfigurationTests(PostgresServer postgres) : IDispos
         Assert.Equal((4L, 1L), (final.Shards.Done, final.Shards.Doing));
     }
 
+    [Fact]
+    public async Task The_migrate_step_creates_the_postgres_schema_on_an_empty_database()
+    {
+        postgres.Require();
+        var database = await postgres.CreateDatabaseAsync("migrate");
+        Environment.SetEnvironmentVariable(PasswordVariable, postgres.Password);
+        var settings = new StorageSettings
+        {
+            Provider = "postgres",
+            ConnectionString = postgres.ConnectionStringWithoutPassword(database),
+            Password = $"env:{PasswordVariable}",
+        };
+
+        await settings.CreateSchemaAsync(TestContext.Current.CancellationToken);
+        await settings.CreateSchemaAsync(TestContext.Current.CancellationToken);
+
+        await using var connection = await postgres.OpenAsync(database);
+        await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM orleans_grain_state", connection);
+        Assert.Equal(0L, await command.ExecuteScalarAsync(TestContext.Current.CancellationToken));
+    }
+
     [Theory]
     [InlineData("Shards:Storage:Provider", "--Shards:Storage:Provider=mongo")]
     [InlineData("Shards:Storage:ConnectionString", "--Shards:Storage:Provider=postgres")]

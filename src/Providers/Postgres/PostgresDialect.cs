@@ -62,6 +62,9 @@ internal sealed class PostgresDialect : RelationalDialect
     // PostgreSQL aborts the whole transaction on any failed statement.
     public override bool TransactionSurvives(DbConnection connection, DbException exception) => false;
 
+    /// <summary>The statements that create the table and the sequence when missing, in one transaction.</summary>
+    public const string CreateSchema = "BEGIN;" + Schema + "COMMIT;";
+
     public override DbConnection OpenWriter(string serviceId)
     {
         NpgsqlConnection? connection = null;
@@ -70,7 +73,7 @@ internal sealed class PostgresDialect : RelationalDialect
             connection = DataSource().OpenConnection();
             using (var command = connection.CreateCommand())
             {
-                command.CommandText = "BEGIN;" + Schema + "COMMIT;";
+                command.CommandText = CreateSchema;
                 command.ExecuteNonQuery();
             }
 

@@ -28,6 +28,19 @@ public sealed class PostgresGrainStorage : RelationalGrainStorage
             options, grainStorageSerializer, clusterOptions, activatorProvider, logger)
     {
     }
+
+    /// <summary>
+    /// Creates the table and the ETag sequence in the database of <paramref name="connectionString"/> when missing (what
+    /// the storage also does when it opens): for a migration step that runs before the silos. Safe to run again, and
+    /// beside silos that start at the same time.
+    /// </summary>
+    public static async Task CreateSchemaAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new Npgsql.NpgsqlCommand(PostgresDialect.CreateSchema, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 }
 
 /// <summary>
