@@ -136,7 +136,7 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
             await gate.WaitAsync().ConfigureAwait(false);
             try
             {
-                var stored = await ReadFile(path, grainType, grainId).ConfigureAwait(false);
+                var stored = await ReadHeader(path, grainType, grainId).ConfigureAwait(false);
                 if (stored?.Etag != grainState.ETag)
                 {
                     throw Conflict("ClearState", grainType, grainId, grainState.ETag, stored?.Etag, path);
@@ -176,7 +176,7 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
         string? temp = null;
         try
         {
-            var stored = await ReadFile(path, grainType, grainId).ConfigureAwait(false);
+            var stored = await ReadHeader(path, grainType, grainId).ConfigureAwait(false);
             if (stored?.Etag != expected)
             {
                 throw Conflict(operation, grainType, grainId, expected, stored?.Etag, path);
@@ -219,6 +219,28 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
         }
     }
 
+    /// <summary>The stored file's ETag, read from its header alone (a write need not read a large state it replaces).</summary>
+    private async Task<StoredFile?> ReadHeader(string path, string grainType, GrainId grainId)
+    {
+        var header = new byte[HeaderLength];
+        int length;
+        try
+        {
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1, FileOptions.Asynchronous);
+            length = await stream.ReadAtLeastAsync(header, HeaderLength, throwOnEndOfStream: false).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("read", grainType, grainId, path, exception);
+        }
+
+        return Parse(header.AsMemory(0, length), path, grainType, grainId);
+    }
+
     private async Task<StoredFile?> ReadFile(string path, string grainType, GrainId grainId)
     {
         byte[] bytes;
@@ -235,6 +257,12 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
             throw Failure("read", grainType, grainId, path, exception);
         }
 
+        return Parse(bytes, path, grainType, grainId);
+    }
+
+    private StoredFile Parse(ReadOnlyMemory<byte> file, string path, string grainType, GrainId grainId)
+    {
+        var bytes = file.Span;
         if (bytes.Length < HeaderLength || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != Magic || bytes[4] != FormatVersion)
         {
             throw new GrainStorageException(
@@ -242,8 +270,8 @@ public sealed partial class FileGrainStorage : IGrainStorage, ILifecycleParticip
                 $"({bytes.Length} bytes; expected a {HeaderLength}-byte header starting with 'OSGS' and version {FormatVersion}).");
         }
 
-        var etag = new Guid(bytes.AsSpan(6, 16)).ToString("N");
-        return new StoredFile(etag, (bytes[5] & ClearedFlag) != 0, bytes.AsMemory(HeaderLength));
+        var etag = new Guid(bytes.Slice(6, 16)).ToString("N");
+        return new StoredFile(etag, (bytes[5] & ClearedFlag) != 0, file[HeaderLength..]);
     }
 
     private InconsistentStateException Conflict(string operation, string grainType, GrainId grainId, string? etag, string? stored, string path) =>
