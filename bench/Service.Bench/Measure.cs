@@ -5,7 +5,10 @@ namespace OrleansShards.Service.Bench;
 /// <summary>Command-line options.</summary>
 public sealed class BenchOptions
 {
-    private static readonly string[] AllSections = ["memory", "baseline", "cycles", "size", "durability", "bytes"];
+    private static readonly string[] AllSections = ["memory", "baseline", "cycles", "size", "durability", "bytes", "storage"];
+
+    /// <summary>What runs without <c>--only</c>: everything but <c>storage</c>, which starts PostgreSQL, Redis and Azurite.</summary>
+    private static readonly string[] DefaultSections = [.. AllSections.Where(s => s != "storage")];
 
     public int Runs { get; private set; } = 5;
 
@@ -24,7 +27,7 @@ public sealed class BenchOptions
 
     public long Rows { get; private set; } = 2_000_000;
 
-    public HashSet<string> Only { get; private set; } = [.. AllSections];
+    public HashSet<string> Only { get; private set; } = [.. DefaultSections];
 
     public string Dir { get; private set; } = Path.Combine(Path.GetTempPath(), "service-bench");
 

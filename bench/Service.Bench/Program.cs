@@ -3,7 +3,7 @@
 // size for 1,000 vs 1,000,000 shards, strict vs batched durability, state bytes written per cycle, and an in-memory
 // TaskBook loop as the upper bound. See README.md.
 // dotnet run -c Release --project bench/Service.Bench -- [--runs 5] [--seconds 2] [--rows 2000000]
-//     [--only memory,baseline,cycles,size,durability,bytes] [--durability-runs 3] [--durability-seconds 1.5] [--dir DIR] [--normal] [--keep]
+//     [--only memory,baseline,cycles,size,durability,bytes,storage] [--durability-runs 3] [--durability-seconds 1.5] [--dir DIR] [--normal] [--keep]
 using System.Diagnostics;
 using System.Globalization;
 using OrleansShards.Service.Bench;
@@ -57,6 +57,11 @@ if (options.Has("baseline") || options.Has("cycles") || options.Has("size") || o
     {
         await bench.BytesAsync();
     }
+}
+
+if (options.Has("storage"))
+{
+    await StorageBench.RunAsync(options, results);
 }
 
 Console.WriteLine();

@@ -23,6 +23,8 @@ public static class Keys
     public static string DurabilityReference(int workers, int maxTasks) => $"durability/reference/{workers}/{maxTasks}";
 
     public static string Bytes(long shards, int workers) => $"bytes/{shards}/{workers}";
+
+    public static string Storage(string provider) => $"storage/{provider}";
 }
 
 /// <summary>Everything measured, and the summary table printed at the end.</summary>
@@ -151,6 +153,32 @@ public sealed class Results(bool normal)
 
         PrintDurability(serial);
         PrintBytes(shardsSmall, shardsLarge);
+        PrintStorage();
+    }
+
+    private void PrintStorage()
+    {
+        var sqlite = Get(Keys.Storage(OrleansShards.Silo.StorageSettings.Sqlite));
+        var table = new Table($"grain storage, {StorageBench.Workers} workers, maxTasks {StorageBench.MaxTasks}, strict", "cycles/s", "min..max", "latency us", "writes/cycle", "tx/cycle", "vs sqlite");
+        foreach (var provider in StorageBench.Providers)
+        {
+            if (Get(Keys.Storage(provider)) is not { } m)
+            {
+                continue;
+            }
+
+            table.Add(provider, Fmt.Rate(m.Rate), $"{Fmt.Rate(m.MinRate)}..{Fmt.Rate(m.MaxRate)}", Fmt.Opt(m.LatencyUs, "F0"),
+                Fmt.Opt(m.WritesPerOp, "F3"), Fmt.Opt(m.TxPerOp, "F3"), sqlite is null ? "-" : Fmt.Ratio(m.Rate / sqlite.Rate));
+        }
+
+        if (table.Count == 0)
+        {
+            return;
+        }
+
+        Console.WriteLine();
+        table.Print();
+        Console.WriteLine("  latency us = median time of one lease + report; writes/cycle and tx/cycle are counted by the relational writer (sqlite, postgres) only.");
     }
 
     private void PrintDurability(Measured? serial)

@@ -159,7 +159,7 @@ public sealed partial class ServiceBench(ServiceHost service, BenchOptions optio
 
     private async Task<RunResult> CallersRun(Func<int, Task> call, double seconds)
     {
-        var before = service.Storage.Statistics;
+        var before = service.Statistics;
         var limit = TimeSpan.FromSeconds(seconds);
         var clock = Stopwatch.StartNew();
         var counts = await Task.WhenAll(Enumerable.Range(0, Callers).Select(c => Task.Run(async () =>
@@ -174,7 +174,7 @@ public sealed partial class ServiceBench(ServiceHost service, BenchOptions optio
             return n;
         })));
         var elapsed = clock.Elapsed.TotalSeconds;
-        var after = service.Storage.Statistics;
+        var after = service.Statistics;
         return new RunResult(counts.Sum(), elapsed, after.Transactions - before.Transactions, after.Writes - before.Writes);
     }
 
@@ -183,13 +183,13 @@ public sealed partial class ServiceBench(ServiceHost service, BenchOptions optio
         var job = service.Grains.GetGrain<IJobGrain>(jobId);
         var latencies = latency ? Enumerable.Range(0, workers).Select(_ => new List<double>()).ToArray() : null;
         var jobBefore = service.StateBytes.Job(jobId);
-        var before = service.Storage.Statistics;
+        var before = service.Statistics;
         var limit = TimeSpan.FromSeconds(seconds);
         var clock = Stopwatch.StartNew();
         var counts = await Task.WhenAll(Enumerable.Range(0, workers).Select(w =>
             Task.Run(() => WorkerAsync(job, $"w{w}", maxTasks, clock, limit, latencies?[w]))));
         var elapsed = clock.Elapsed.TotalSeconds;
-        var after = service.Storage.Statistics;
+        var after = service.Statistics;
         var jobAfter = service.StateBytes.Job(jobId);
         double? median = latencies is null ? null : Measured.Median(latencies.SelectMany(l => l));
         var result = new RunResult(counts.Sum(), elapsed, after.Transactions - before.Transactions, after.Writes - before.Writes, median);

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
 using OrleansShards.Grains;
+using OrleansShards.Providers.Relational;
 using OrleansShards.Providers.Sqlite;
 using OrleansShards.Silo;
 
@@ -32,12 +33,16 @@ public sealed class ServiceHost : IAsyncDisposable
         StateFile = stateFile;
         CsvFile = csvFile;
         Grains = host.Services.GetRequiredService<IGrainFactory>();
-        Storage = (SqliteGrainStorage)host.Services.GetRequiredKeyedService<IGrainStorage>(ShardsOptions.StorageName);
+        Storage = host.Services.GetRequiredKeyedService<IGrainStorage>(ShardsOptions.StorageName);
     }
 
     public IGrainFactory Grains { get; }
 
-    public SqliteGrainStorage Storage { get; }
+    /// <summary>The grain storage of the silo (the provider named <c>shards</c>).</summary>
+    public IGrainStorage Storage { get; }
+
+    /// <summary>The writer's counters of the relational providers (SQLite, PostgreSQL); zero for the others.</summary>
+    public RelationalGrainStorageStatistics Statistics => Storage is RelationalGrainStorage relational ? relational.Statistics : default;
 
     /// <summary>Serialized state bytes written through the provider, in total and per job (see <see cref="StateBytesCounter"/>).</summary>
     public StateBytesCounter StateBytes { get; }
@@ -49,7 +54,14 @@ public sealed class ServiceHost : IAsyncDisposable
     /// <summary>The CSV file, relative to the data directory, as a job names it.</summary>
     public string CsvFile { get; }
 
-    public static async Task<ServiceHost> StartAsync(BenchOptions options)
+    /// <summary>
+    /// Starts the silo; on SQLite as <see cref="ShardsServer.AddShardsStorage(ISiloBuilder, Action{SqliteGrainStorageOptions})"/>
+    /// composes it, or on the provider <paramref name="storage"/> chooses (as <c>Shards:Storage</c> would).
+    /// </summary>
+    /// <param name="options">The bench options (<c>--dir</c>, <c>--rows</c>, <c>--normal</c>).</param>
+    /// <param name="storage">The provider, or <see langword="null"/> for SQLite as the other sections use it.</param>
+    /// <param name="stateName">The directory under <c>--dir</c> of this host's state (hosts running side by side need their own).</param>
+    public static async Task<ServiceHost> StartAsync(BenchOptions options, StorageSettings? storage = null, string stateName = "state")
     {
         var dataDir = Path.Combine(options.Dir, "data");
         Directory.CreateDirectory(dataDir);
@@ -63,7 +75,7 @@ public sealed class ServiceHost : IAsyncDisposable
         }
 
         // A fresh state file per run of the program, so earlier runs do not change its size or the B-tree depth.
-        var stateDir = Path.Combine(options.Dir, "state");
+        var stateDir = Path.Combine(options.Dir, stateName);
         if (Directory.Exists(stateDir))
         {
             Directory.Delete(stateDir, recursive: true);
@@ -77,11 +89,20 @@ public sealed class ServiceHost : IAsyncDisposable
         {
             silo.UseLocalhostClustering(FreePort(), FreePort());
             silo.Services.AddShardsGrains(o => o.DataDir = dataDir);
-            silo.AddShardsStorage(o =>
+            if (storage is null)
             {
-                o.DataSource = stateFile;
-                o.Synchronous = options.Normal ? SqliteSynchronousMode.Normal : SqliteSynchronousMode.Full;
-            });
+                silo.AddShardsStorage(o =>
+                {
+                    o.DataSource = stateFile;
+                    o.Synchronous = options.Normal ? SqliteSynchronousMode.Normal : SqliteSynchronousMode.Full;
+                });
+            }
+            else
+            {
+                storage.SqliteFile = stateFile;
+                storage.Directory = Path.Combine(stateDir, "grains");
+                silo.AddShardsStorage(storage);
+            }
 
             // Count the bytes of every state written: wrap whatever serializer the composition chose (after Orleans'
             // default post-configuration filled it in, or in its place if ours runs first).
@@ -90,7 +111,9 @@ public sealed class ServiceHost : IAsyncDisposable
         });
         var host = builder.Build();
         await host.StartAsync();
-        Console.WriteLine($"silo started; state file {stateFile} (WAL, synchronous={(options.Normal ? "NORMAL" : "FULL")}), data {dataDir}");
+        Console.WriteLine(storage is null || storage.Provider == StorageSettings.Sqlite
+            ? $"silo started; state file {stateFile} (WAL, synchronous={(options.Normal ? "NORMAL" : "FULL")}), data {dataDir}"
+            : $"silo started; grain storage {storage.Provider}, data {dataDir}");
         Console.WriteLine();
         return new ServiceHost(host, options, dataDir, stateFile, csvName, stateBytes);
     }

@@ -6,7 +6,7 @@ using OrleansShards.Providers.Sqlite;
 namespace OrleansShards.Service.Bench;
 
 /// <summary>
-/// Counts the serialized state bytes the storage provider writes. <see cref="SqliteGrainStorageStatistics"/> counts
+/// Counts the serialized state bytes the storage provider writes. <see cref="OrleansShards.Providers.Relational.RelationalGrainStorageStatistics"/> counts
 /// writes and transactions but not bytes, so the bench wraps the provider's <see cref="IGrainStorageSerializer"/>
 /// (the provider stores exactly the bytes the serializer returns as the row's <c>data</c>): every
 /// <see cref="Serialize{T}"/> is one write request, and its length is the state bytes of that write.

@@ -248,7 +248,7 @@ public static class JobEndpoints
     }
 
     private static bool IsTransient(Exception e) =>
-        e is OrleansException or TimeoutException or SqliteStorageException or System.Data.Common.DbException { IsTransient: true }
+        e is OrleansException or TimeoutException or OrleansShards.Providers.GrainStorageException or Orleans.Persistence.Redis.RedisStorageException or System.Data.Common.DbException { IsTransient: true }
         || (e.InnerException is { } inner && IsTransient(inner));
 
     internal static IResult Problem(int status, string detail, string? field) =>

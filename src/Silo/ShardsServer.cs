@@ -135,7 +135,6 @@ public static class ShardsServer
         var shards = section.Get<ShardsOptions>() ?? new ShardsOptions();
         var dataDir = Path.GetFullPath(shards.DataDir);
         Directory.CreateDirectory(dataDir);
-        var sqliteFile = string.IsNullOrWhiteSpace(host.SqliteFile) ? Path.Combine(dataDir, "state", "shards.db") : Path.GetFullPath(host.SqliteFile);
 
         builder.Services.AddShardsGrains();
         builder.Services.Configure<SourceConnectionsOptions>(section);
@@ -153,11 +152,7 @@ public static class ShardsServer
         {
             UseClustering(silo, host);
             silo.UseShardsKubernetesHosting(builder.Configuration);
-            silo.AddShardsStorage(o =>
-            {
-                o.DataSource = sqliteFile;
-                o.Synchronous = host.SqliteSynchronous;
-            });
+            silo.AddShardsStorage(StorageSettings.FromConfiguration(builder.Configuration, host, dataDir));
             silo.AddLiveJobWakeUp();
             silo.AddShardsLogStreaming();
         });
@@ -190,17 +185,32 @@ public static class ShardsServer
     }
 
     /// <summary>
-    /// Adds the grain storage of OrleansShards to a silo: SQLite, the embedded default, under the
-    /// name the grains use and as the default provider.
+    /// Adds the grain storage of OrleansShards to a silo: SQLite, the embedded default, with the given options.
     /// </summary>
-    public static ISiloBuilder AddShardsStorage(this ISiloBuilder silo, Action<SqliteGrainStorageOptions> configure)
+    public static ISiloBuilder AddShardsStorage(this ISiloBuilder silo, Action<SqliteGrainStorageOptions> configure) =>
+        silo.AddShardsStorage((builder, name) => builder.AddSqliteGrainStorage(name, configure));
+
+    /// <summary>
+    /// Adds the grain storage chosen by <c>Shards:Storage</c> (<see cref="StorageSettings"/>) to a silo; a wrong or
+    /// missing setting throws here, naming the key.
+    /// </summary>
+    public static ISiloBuilder AddShardsStorage(this ISiloBuilder silo, StorageSettings settings) =>
+        silo.AddShardsStorage(settings.Register);
+
+    /// <summary>
+    /// Adds a grain storage provider, registered by <paramref name="addProvider"/> under the name it is given, as the
+    /// storage of the grains, the silo's default storage and the store of stream subscriptions (<c>PubSubStore</c>).
+    /// </summary>
+    public static ISiloBuilder AddShardsStorage(this ISiloBuilder silo, Action<ISiloBuilder, string> addProvider)
     {
+        ArgumentNullException.ThrowIfNull(addProvider);
         // Binary state through Orleans' own codecs: smaller and faster to write than JSON, version-tolerant through [Id].
         silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
-        silo.AddSqliteGrainStorage(ShardsOptions.StorageName, configure);
-        // The same store is the silo's default, so grains of an application hosted beside ours
-        // persist to the embedded file too, without a second writer on it.
+        addProvider(silo, ShardsOptions.StorageName);
+        // The same store is the silo's default and the pub-sub store of streams, so grains of an application hosted
+        // beside ours persist there too, without a second writer on it.
         silo.Services.AddKeyedSingleton<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (services, _) => services.GetRequiredKeyedService<IGrainStorage>(ShardsOptions.StorageName));
+        silo.Services.AddKeyedSingleton<IGrainStorage>(ProviderConstants.DEFAULT_PUBSUB_PROVIDER_NAME, (services, _) => services.GetRequiredKeyedService<IGrainStorage>(ShardsOptions.StorageName));
         silo.Services.TryAddSingleton(services => services.GetRequiredKeyedService<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME));
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
         return silo;

@@ -1,6 +1,5 @@
 using Orleans;
-using Orleans.Runtime;
-using Orleans.Storage;
+using OrleansShards.Providers.Relational;
 
 namespace OrleansShards.Providers.Sqlite;
 
@@ -24,13 +23,8 @@ public enum SqliteSynchronousMode
 /// <summary>
 /// Options of <see cref="SqliteGrainStorage"/>. Every property is a plain value, so the options bind from configuration.
 /// </summary>
-public class SqliteGrainStorageOptions : IStorageProviderSerializerOptions
+public class SqliteGrainStorageOptions : RelationalGrainStorageOptions
 {
-    /// <summary>
-    /// Default for <see cref="MaxBatchSize"/>.
-    /// </summary>
-    public const int DefaultMaxBatchSize = 1024;
-
     /// <summary>
     /// Path of the SQLite database file. Created, with its directory, when missing. Required.
     /// </summary>
@@ -40,25 +34,6 @@ public class SqliteGrainStorageOptions : IStorageProviderSerializerOptions
     /// Durability of a commit. <see cref="SqliteSynchronousMode.Full"/> by default: a write acknowledged is durable.
     /// </summary>
     public SqliteSynchronousMode Synchronous { get; set; } = SqliteSynchronousMode.Full;
-
-    /// <summary>
-    /// Whether a clear deletes the row (<see langword="true"/>, the default) or keeps it with no data and a new ETag.
-    /// </summary>
-    public bool DeleteStateOnClear { get; set; } = true;
-
-    /// <summary>
-    /// Stage of the silo lifecycle at which the database is opened.
-    /// </summary>
-    public int InitStage { get; set; } = ServiceLifecycleStage.ApplicationServices;
-
-    /// <summary>
-    /// Most writes committed in one transaction. A bound keeps one commit from holding back its callers for long
-    /// when a burst of writes arrives.
-    /// </summary>
-    public int MaxBatchSize { get; set; } = DefaultMaxBatchSize;
-
-    /// <inheritdoc/>
-    public IGrainStorageSerializer GrainStorageSerializer { get; set; } = default!;
 }
 
 /// <summary>
@@ -96,14 +71,9 @@ public sealed class SqliteGrainStorageOptionsValidator : IConfigurationValidator
             throw Invalid($"{nameof(SqliteGrainStorageOptions.Synchronous)} must be Full or Normal, not {_options.Synchronous}.");
         }
 
-        if (_options.MaxBatchSize < 1)
+        if (_options.SharedProblem() is { } problem)
         {
-            throw Invalid($"{nameof(SqliteGrainStorageOptions.MaxBatchSize)} must be at least 1, not {_options.MaxBatchSize}.");
-        }
-
-        if (_options.GrainStorageSerializer is null)
-        {
-            throw Invalid($"{nameof(SqliteGrainStorageOptions.GrainStorageSerializer)} is required (no IGrainStorageSerializer is registered).");
+            throw Invalid(problem);
         }
     }
 

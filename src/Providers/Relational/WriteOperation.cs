@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Tasks.Sources;
 
-namespace OrleansShards.Providers.Sqlite;
+namespace OrleansShards.Providers.Relational;
 
 internal enum WriteKind : byte
 {
