@@ -189,6 +189,7 @@ public sealed class JobWorkers(string jobId, IReadOnlyList<ShardsClient> silos, 
     private readonly ConcurrentDictionary<long, int> _ids = new();
     private int _acknowledged;
     private int _errors;
+    private string? _lastError;
 
     /// <summary>Reports the server acknowledged.</summary>
     public int Acknowledged => Volatile.Read(ref _acknowledged);
@@ -209,7 +210,7 @@ public sealed class JobWorkers(string jobId, IReadOnlyList<ShardsClient> silos, 
         var next = first;
         while (true)
         {
-            Assert.True(clock.Elapsed < timeout, $"{workerId}: the job was not completed after {timeout.TotalSeconds:F0} s ({Acknowledged} reports acknowledged, {Errors} errors)");
+            Assert.True(clock.Elapsed < timeout, $"{workerId}: the job was not completed after {timeout.TotalSeconds:F0} s ({Acknowledged} reports acknowledged, {Errors} errors, the last: {Volatile.Read(ref _lastError) ?? "none"})");
             cancellationToken.ThrowIfCancellationRequested();
             var silo = silos[next % silos.Count];
             try
@@ -245,6 +246,7 @@ public sealed class JobWorkers(string jobId, IReadOnlyList<ShardsClient> silos, 
             {
                 // The silo went away, its grains are moving, or the lease went stale with it: next silo, lease again.
                 Interlocked.Increment(ref _errors);
+                Volatile.Write(ref _lastError, $"{silo}: {e.GetType().Name}: {e.Message}");
                 next++;
                 await Task.Delay(100, cancellationToken);
             }
