@@ -246,7 +246,7 @@ public sealed class JobWorkers(string jobId, IReadOnlyList<ShardsClient> silos, 
             {
                 // The silo went away, its grains are moving, or the lease went stale with it: next silo, lease again.
                 Interlocked.Increment(ref _errors);
-                Volatile.Write(ref _lastError, $"{silo}: {e.GetType().Name}: {e.Message}");
+                Volatile.Write(ref _lastError, $"silo{next % silos.Count}: {e.GetType().Name}: {e.Message}");
                 next++;
                 await Task.Delay(100, cancellationToken);
             }
