@@ -230,8 +230,7 @@ public sealed class JobWorkers(string jobId, IReadOnlyList<ShardsClient> silos, 
                 foreach (var lease in batch.Leases)
                 {
                     var ids = await ReadAsync(silo, lease.TaskId, cancellationToken);
-                    var answer = await silo.ReportAsync(jobId, new TaskReport(lease.TaskId, lease.LeaseId, workerId, Done: true), cancellationToken);
-                    if (answer.Accepted || answer.Duplicate)
+                    if (await ReportAsync(new TaskReport(lease.TaskId, lease.LeaseId, workerId, Done: true), next, cancellationToken))
                     {
                         foreach (var id in ids)
                         {
@@ -248,6 +247,35 @@ public sealed class JobWorkers(string jobId, IReadOnlyList<ShardsClient> silos, 
                 Interlocked.Increment(ref _errors);
                 Volatile.Write(ref _lastError, $"silo{next % silos.Count}: {e.GetType().Name}: {e.Message}");
                 next++;
+                await Task.Delay(100, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reports until a silo answers, as a worker must: a report whose answer was lost (its silo went away) may have
+    /// been recorded, and then its task is never offered again; the same report again is a duplicate, not an error.
+    /// </summary>
+    private async Task<bool> ReportAsync(TaskReport report, int first, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var attempt = 0; ; attempt++)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"no silo answered the report of {report.TaskId} for 2 minutes; the last error: {Volatile.Read(ref _lastError)}");
+            try
+            {
+                var answer = await silos[(first + attempt) % silos.Count].ReportAsync(jobId, report, cancellationToken);
+                return answer.Accepted || answer.Duplicate;
+            }
+            catch (ShardsApiException e) when (e.Status is 404 or 409)
+            {
+                // The lease is no longer the job's (expired and handed out again): the task is someone else's now.
+                return false;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or ShardsApiException { Status: >= 500 } && !cancellationToken.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _errors);
+                Volatile.Write(ref _lastError, $"silo{(first + attempt) % silos.Count} (report): {e.GetType().Name}: {e.Message}");
                 await Task.Delay(100, cancellationToken);
             }
         }
