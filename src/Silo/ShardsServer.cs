@@ -35,13 +35,29 @@ public sealed class SiloHostOptions
     public SqliteSynchronousMode SqliteSynchronous { get; set; } = SqliteSynchronousMode.Full;
 
     /// <summary>
-    /// How silos find each other: <c>localhost</c> (the default: one silo, nothing to run beside it)
-    /// or <c>redis</c> (Orleans' Redis clustering at <see cref="RedisConnection"/>: several silo processes).
+    /// How silos find each other: <c>localhost</c> (the default: one silo, nothing to run beside it),
+    /// <c>redis</c> (Orleans' Redis clustering at <see cref="RedisConnection"/>: several silo processes)
+    /// or <c>postgres</c> (Orleans' ADO.NET clustering at <see cref="ClusteringConnectionString"/>).
     /// </summary>
     public string Clustering { get; set; } = LocalhostClustering;
 
     /// <summary>The StackExchange.Redis configuration string of Redis clustering, e.g. <c>127.0.0.1:6379</c>.</summary>
     public string? RedisConnection { get; set; }
+
+    /// <summary>PostgreSQL clustering: the Npgsql connection string WITHOUT the password, e.g. <c>Host=db;Username=orleans;Database=orleans</c>.</summary>
+    public string? ClusteringConnectionString { get; set; }
+
+    /// <summary>PostgreSQL clustering: the password as a reference, <c>env:NAME</c> or <c>file:PATH</c> (never the password itself).</summary>
+    public string? ClusteringPassword { get; set; }
+
+    /// <summary>Whether the silo applies the schema its clustering database needs when it starts (PostgreSQL; idempotent).</summary>
+    public bool ApplySchema { get; set; } = true;
+
+    /// <summary>
+    /// How long a stopping silo (SIGTERM) has to leave the cluster and deactivate its grains before it stops at once:
+    /// shorter than the grace period of the pod (Kubernetes: 30 s by default).
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(25);
 
     /// <summary>The IP address this silo advertises to the others in the membership table (not with localhost clustering).</summary>
     public string AdvertisedIp { get; set; } = "127.0.0.1";
@@ -54,6 +70,9 @@ public sealed class SiloHostOptions
 
     /// <summary>The value of <see cref="Clustering"/> for Orleans' Redis clustering.</summary>
     public const string RedisClustering = "redis";
+
+    /// <summary>The value of <see cref="Clustering"/> for Orleans' ADO.NET clustering on PostgreSQL.</summary>
+    public const string PostgresClustering = "postgres";
 }
 
 /// <summary>
@@ -159,30 +178,7 @@ public static class ShardsServer
         return builder;
     }
 
-    private static void UseClustering(ISiloBuilder silo, SiloHostOptions host)
-    {
-        switch (host.Clustering.Trim().ToLowerInvariant())
-        {
-            case SiloHostOptions.LocalhostClustering:
-                silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, serviceId: host.ServiceId, clusterId: host.ClusterId);
-                break;
-            case SiloHostOptions.RedisClustering:
-                var connection = string.IsNullOrWhiteSpace(host.RedisConnection)
-                    ? throw new InvalidOperationException("Shards:Clustering is 'redis' but Shards:RedisConnection is not set")
-                    : host.RedisConnection;
-                silo.UseRedisClustering(connection);
-                silo.Configure<ClusterOptions>(o =>
-                {
-                    o.ClusterId = host.ClusterId;
-                    o.ServiceId = host.ServiceId;
-                });
-                silo.ConfigureEndpoints(IPAddress.Parse(host.AdvertisedIp), host.SiloPort, host.GatewayPort);
-                silo.Configure<ClusterMembershipOptions>(host.Membership.Apply);
-                break;
-            default:
-                throw new InvalidOperationException($"Shards:Clustering '{host.Clustering}' is neither '{SiloHostOptions.LocalhostClustering}' nor '{SiloHostOptions.RedisClustering}'");
-        }
-    }
+    private static void UseClustering(ISiloBuilder silo, SiloHostOptions host) => silo.UseShardsClustering(host);
 
     /// <summary>
     /// Adds the grain storage of OrleansShards to a silo: SQLite, the embedded default, with the given options.

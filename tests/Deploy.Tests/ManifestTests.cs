@@ -84,8 +84,8 @@ public sealed class ManifestTests
         (nameof(ManifestChecks.NonRoot), "silo-deployment.yaml", "        runAsUser: 1654", "        runAsUser: 0", "container silo runs as user 0 (root)"),
         (nameof(ManifestChecks.NonRoot), "migrate-job.yaml", "runAsUser: 999", "runAsUser: 0", "container wait-for-postgres runs as user 0 (root)"),
         (nameof(ManifestChecks.NonRoot), "postgres.yaml", "        runAsNonRoot: true\n        runAsUser: 999", "        runAsUser: 999", "does not set runAsNonRoot"),
-        // Both keys a host may read the timeout from: .NET's own, and OrleansShards' Shards:ShutdownTimeout where the silo has it.
-        (nameof(ManifestChecks.Shutdown), "configmap.yaml", "shutdownTimeoutSeconds: \"25\"", "shutdownTimeoutSeconds: \"45\"\n  Shards__ShutdownTimeout: \"00:00:45\"", "does not outlast the host's shutdown timeout of 45 s"),
+        // The silo reads its shutdown budget from Shards:ShutdownTimeout.
+        (nameof(ManifestChecks.Shutdown), "configmap.yaml", "Shards__ShutdownTimeout: \"00:00:25\"", "Shards__ShutdownTimeout: \"00:00:45\"", "does not outlast the host's shutdown timeout of 45 s"),
         (nameof(ManifestChecks.Shutdown), "silo-deployment.yaml", "terminationGracePeriodSeconds: 30", "terminationGracePeriodSeconds: 20", "terminationGracePeriodSeconds 20 does not outlast"),
         (nameof(ManifestChecks.SiloPods), "silo-deployment.yaml", "        orleans/clusterId: orleans-shards\n", "", "lacks the label orleans/clusterId"),
         (nameof(ManifestChecks.SiloPods), "silo-deployment.yaml", "fieldPath: status.podIP", "fieldPath: status.hostIP", "env POD_IP must come from the downward API field status.podIP"),
