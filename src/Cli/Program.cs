@@ -1,1 +1,3 @@
-return 0;
+using OrleansShards.Cli;
+
+return await ShardsCommandLine.RunAsync(args);

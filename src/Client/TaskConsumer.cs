@@ -35,6 +35,12 @@ public sealed class ConsumeOptions
     public bool StopWhenJobEnds { get; set; } = true;
 }
 
+/// <summary>
+/// Thrown by a handler of <see cref="ShardsClient.ProcessAsync"/> to stop the loop without a report
+/// on the task (its lease is released, so another worker gets it at once); the exception reaches the caller.
+/// </summary>
+public sealed class StopConsumingException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>What <see cref="ShardsClient.ProcessAsync"/> did.</summary>
 /// <param name="Done">Tasks reported done and accepted.</param>
 /// <param name="Failed">Tasks reported failed.</param>
@@ -228,6 +234,10 @@ internal sealed class TaskConsumer(ShardsClient client, string jobId, ConsumeOpt
                     await handler(task, work.Token);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (StopConsumingException)
                 {
                     throw;
                 }
