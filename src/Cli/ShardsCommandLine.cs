@@ -132,7 +132,12 @@ internal static class ShardsCommandLine
         serve.TreatUnmatchedTokensAsErrors = false;
         serve.SetAction(async (context, cancellationToken) =>
         {
-            var args = new List<string> { "--urls", context.Parse.GetValue(urls) ?? context.Server.GetLeftPart(UriPartial.Authority) };
+            var args = new List<string>
+            {
+                "--urls", context.Parse.GetValue(urls) ?? context.Server.GetLeftPart(UriPartial.Authority),
+                // A request log line per call drowns what matters; --Logging:LogLevel:Microsoft.AspNetCore=Information brings it back.
+                "--Logging:LogLevel:Microsoft.AspNetCore=Warning",
+            };
             if (context.Parse.GetValue(dataDir) is { } dir)
             {
                 args.Add($"--Shards:DataDir={dir}");

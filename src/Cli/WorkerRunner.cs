@@ -98,6 +98,8 @@ internal static class WorkerRunner
                 int read;
                 while ((read = await process.StandardError.ReadAsync(buffer)) > 0)
                 {
+                    // Passed on, so the command's messages are seen as they come; the tail is kept for the report.
+                    await Console.Error.WriteAsync(buffer.AsMemory(0, read));
                     lock (stderr)
                     {
                         stderr.Append(buffer, 0, read);
