@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OrleansShards.GrainInterfaces;
 using static OrleansShards.Cli.Tests.ShardsProcess;
+using OrleansShards.Tests.Servers;
 
 namespace OrleansShards.Cli.Tests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
+using OrleansShards.Tests.Servers;
 
 namespace OrleansShards.Cli.Tests;
 

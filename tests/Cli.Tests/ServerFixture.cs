@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using OrleansShards.Client;
 using OrleansShards.Silo;
 
-namespace OrleansShards.Cli.Tests;
+namespace OrleansShards.Tests.Servers;
 
 /// <summary>The real server (as tests/Silo.Tests has it): Kestrel on a loopback port, the silo, SQLite state in a temporary directory.</summary>
 public sealed class ServerFixture : IAsyncLifetime
