@@ -20,6 +20,7 @@ internal static class WorkerRunner
     {
         var job = new Option<string>("--job") { Description = "The job to work on", Required = true };
         var workerId = new Option<string?>("--worker-id") { Description = "The worker's id (default: host, process and a random part)" };
+        var maxTasks = new Option<int>("--max-tasks") { Description = "Tasks leased with one request (they run one after another)", DefaultValueFactory = _ => 1 };
         var batchSize = new Option<int?>("--batch-size") { Description = "Records per page read from the server" };
         var columns = new Option<string?>("--columns") { Description = "Only these columns, comma-separated" };
         var command = new Argument<string[]>("command")
@@ -30,7 +31,7 @@ internal static class WorkerRunner
         };
         var run = new Command("run", "Run COMMAND once per task with the task's records as JSON Lines on stdin; its exit code is the report")
         {
-            job, workerId, batchSize, columns, command,
+            job, workerId, maxTasks, batchSize, columns, command,
         };
 
         var worker = new Command("worker", "Work on a job's tasks with any program") { run };
@@ -39,6 +40,7 @@ internal static class WorkerRunner
             var argv = context.Parse.GetRequiredValue(command);
             var options = new ConsumeOptions
             {
+                MaxTasks = context.Parse.GetValue(maxTasks),
                 BatchSize = context.Parse.GetValue(batchSize),
                 Columns = context.Parse.GetValue(columns)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
