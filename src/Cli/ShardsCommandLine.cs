@@ -137,6 +137,7 @@ internal static class ShardsCommandLine
                 "--urls", context.Parse.GetValue(urls) ?? context.Server.GetLeftPart(UriPartial.Authority),
                 // A request log line per call drowns what matters; --Logging:LogLevel:Microsoft.AspNetCore=Information brings it back.
                 "--Logging:LogLevel:Microsoft.AspNetCore=Warning",
+                "--Logging:LogLevel:Orleans=Warning",
             };
             if (context.Parse.GetValue(dataDir) is { } dir)
             {
