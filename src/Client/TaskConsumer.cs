@@ -74,6 +74,8 @@ public sealed class LeasedTask
     private readonly ConsumeOptions _options;
     private readonly CancellationTokenSource _leaseLost = new();
     private readonly SemaphoreSlim _reporting = new(1, 1);
+    private long _expiresAtTicks;
+    private int _outcome;
 
     internal LeasedTask(ShardsClient client, string jobId, TaskLease lease, ConsumeOptions options)
     {
@@ -81,7 +83,7 @@ public sealed class LeasedTask
         _options = options;
         JobId = jobId;
         Lease = lease;
-        ExpiresAt = lease.ExpiresAt;
+        _expiresAtTicks = lease.ExpiresAt.UtcTicks;
     }
 
     /// <summary>The job the task belongs to.</summary>
@@ -109,10 +111,18 @@ public sealed class LeasedTask
     public string WorkerId => _options.WorkerId;
 
     /// <summary>When the lease expires unless renewed again (updated by each heartbeat).</summary>
-    public DateTimeOffset ExpiresAt { get; internal set; }
+    public DateTimeOffset ExpiresAt
+    {
+        get => new(Interlocked.Read(ref _expiresAtTicks), TimeSpan.Zero);
+        internal set => Interlocked.Exchange(ref _expiresAtTicks, value.UtcTicks);
+    }
 
     /// <summary>How the task was reported so far.</summary>
-    public TaskOutcome Outcome { get; private set; }
+    public TaskOutcome Outcome
+    {
+        get => (TaskOutcome)Volatile.Read(ref _outcome);
+        private set => Volatile.Write(ref _outcome, (int)value);
+    }
 
     /// <summary>Cancelled when the lease is lost (expired and handed to another worker): work on it is wasted.</summary>
     public CancellationToken LeaseLost => _leaseLost.Token;
@@ -137,11 +147,19 @@ public sealed class LeasedTask
 
     internal bool IsHeld => Outcome == TaskOutcome.Pending;
 
-    internal void MarkLost()
+    /// <summary>
+    /// The lease ended without a report. A heartbeat that finds the lease gone while a report is on
+    /// its way is not taken as a loss: the report itself tells (done, or 409 when the lease was lost).
+    /// </summary>
+    internal void MarkLost(bool byHeartbeat = false)
     {
-        if (Outcome == TaskOutcome.Pending)
+        if (byHeartbeat && _reporting.CurrentCount == 0)
         {
-            Outcome = TaskOutcome.Lost;
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _outcome, (int)TaskOutcome.Lost, (int)TaskOutcome.Pending) == (int)TaskOutcome.Pending)
+        {
             _leaseLost.Cancel();
         }
     }
@@ -371,9 +389,9 @@ internal sealed class TaskConsumer(ShardsClient client, string jobId, ConsumeOpt
                     {
                         task.ExpiresAt = until;
                     }
-                    else if (task.IsHeld)
+                    else
                     {
-                        task.MarkLost();
+                        task.MarkLost(byHeartbeat: true);
                     }
                 }
             }

@@ -196,6 +196,9 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         var unknown = AssertOneLineError(await Shards(Server, "job", "status", "no-such-job"));
         Assert.Contains("'no-such-job' does not exist", unknown);
 
+        var noJob = AssertOneLineError(await Shards(Server, "worker", "run", "--job", "no-such-job", "--", "true"));
+        Assert.Contains("'no-such-job' does not exist", noJob);
+
         var port = ServerFixture.FreePort();
         var down = AssertOneLineError(await Shards(new Uri($"http://127.0.0.1:{port}"), "job", "list"));
         Assert.Equal($"error: cannot reach http://127.0.0.1:{port}/ : connection refused", down);
