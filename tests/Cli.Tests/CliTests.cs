@@ -178,16 +178,36 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     public async Task Job_watch_follows_a_job_until_it_completes_and_exits_zero()
     {
         var id = await CreateJob("cli-watch", shardSize: 300);
-        var watch = Shards(Server, "job", "watch", id, "--interval", "100");
-        // Work slowly enough that the watch sees the job running first.
-        var worker = Shards(Server, "worker", "run", "--job", id, "--", "sh", "-c", "cat > /dev/null; sleep 0.2");
-        var (watched, worked) = (await watch, await worker);
-        Assert.True(worked.ExitCode == 0, worked.ToString());
-        Assert.True(watched.ExitCode == 0, watched.ToString());
-        var lines = watched.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.StartsWith("running epoch 1/1 shards 0/10", lines[0]);
-        Assert.Contains(lines, l => l.StartsWith("completed epoch 1/1 shards 10/10 (100%)", StringComparison.Ordinal));
-        Assert.Equal($"job {id}: completed, 3,000 records delivered", lines[^1]);
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { CliPath, "--server", Server.ToString(), "job", "watch", id, "--interval", "100" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var watch = System.Diagnostics.Process.Start(start)!;
+        using var deadline = new CancellationTokenSource(ShardsProcess.Timeout);
+        var stderr = watch.StandardError.ReadToEndAsync(deadline.Token);
+        try
+        {
+            // The watch has seen the job before any work: only then does the worker start.
+            var first = await watch.StandardOutput.ReadLineAsync(deadline.Token);
+            Assert.StartsWith("running epoch 1/1 shards 0/10 (0%)", first);
+            var worker = await Shards(Server, "worker", "run", "--job", id, "--", "sh", "-c", "cat > /dev/null; sleep 0.1");
+            Assert.True(worker.ExitCode == 0, worker.ToString());
+            var rest = await watch.StandardOutput.ReadToEndAsync(deadline.Token);
+            await watch.WaitForExitAsync(deadline.Token);
+            Assert.True(watch.ExitCode == 0, $"exit {watch.ExitCode}\n{rest}\n{await stderr}");
+            var lines = rest.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains(lines, l => l.StartsWith("completed epoch 1/1 shards 10/10 (100%)", StringComparison.Ordinal));
+            Assert.Equal($"job {id}: completed, 3,000 records delivered", lines[^1]);
+        }
+        finally
+        {
+            if (!watch.HasExited)
+            {
+                watch.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     [Fact]

@@ -67,18 +67,18 @@ public sealed class PythonWorkerTests(ServerFixture server) : IClassFixture<Serv
     public async Task Heartbeats_keep_the_leases_of_a_slow_python_worker_alive()
     {
         var python = RequirePython();
-        // A task takes three pages of 0.6 s: about twice the one-second lease, so it lives on heartbeats alone.
+        // One task of three pages of 1.5 s: more than twice the two-second lease, so it lives on heartbeats alone.
         await server.Client.CreateJobAsync(new JobSpec
         {
             Id = "py-slow",
             Source = new SourceSpec { Kind = "csv", Paths = ["numbers.csv"] },
-            ShardSize = 1500,
-            LeaseTimeoutSeconds = 1,
+            ShardSize = 3000,
+            LeaseTimeoutSeconds = 2,
         });
         var output = Path.Combine(server.Root, "py-slow.txt");
         var run = await ShardsProcess.Run(
             python,
-            [ShardsProcess.Metadata("PythonWorker"), "--server", server.Address.ToString(), "--job", "py-slow", "--max-tasks", "1", "--batch-size", "500", "--work-seconds", "0.6", "--ids-out", output]);
+            [ShardsProcess.Metadata("PythonWorker"), "--server", server.Address.ToString(), "--job", "py-slow", "--max-tasks", "1", "--batch-size", "1000", "--work-seconds", "1.5", "--ids-out", output]);
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.DoesNotContain("lease lost", run.Stderr);
 

@@ -116,22 +116,22 @@ public sealed class ConsumerTests(ServerFixture server) : IClassFixture<ServerFi
     [Fact]
     public async Task Leases_of_slow_work_are_renewed_in_the_background_and_never_expire()
     {
-        await CreateJob("consume-slow", 1500, leaseTimeoutSeconds: 1);
+        // One task worked on for two and a half lease timeouts: it lives on background heartbeats alone.
+        await CreateJob("consume-slow", 3000, leaseTimeoutSeconds: 2);
         var (client, network) = NewClient();
         var handled = 0;
         await foreach (var task in client.ConsumeAsync("consume-slow"))
         {
             var firstExpiry = task.ExpiresAt;
-            // Two and a half lease timeouts of work on one task.
-            await Task.Delay(TimeSpan.FromMilliseconds(2500));
+            await Task.Delay(TimeSpan.FromSeconds(5));
             Assert.False(task.LeaseLost.IsCancellationRequested);
-            Assert.True(task.ExpiresAt > firstExpiry.AddSeconds(1), $"expiry {task.ExpiresAt:O} was not moved on from {firstExpiry:O}");
+            Assert.True(task.ExpiresAt > firstExpiry.AddSeconds(2), $"expiry {task.ExpiresAt:O} was not moved on from {firstExpiry:O}");
             Assert.True(await task.CompleteAsync());
             handled++;
         }
 
-        Assert.Equal(2, handled);
-        Assert.Contains(network.Requests, r => r.EndsWith("/heartbeats", StringComparison.Ordinal));
+        Assert.Equal(1, handled);
+        Assert.True(network.Requests.Count(r => r.EndsWith("/heartbeats", StringComparison.Ordinal)) >= 3, string.Join(", ", network.Requests));
         var status = await client.GetJobAsync("consume-slow");
         Assert.Equal(JobStates.Completed, status.State);
         Assert.Equal(0, status.EpochHistory.Sum(e => e.LeasesExpired));
