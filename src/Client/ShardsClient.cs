@@ -206,9 +206,10 @@ public sealed class ShardsClient
 
     /// <summary>
     /// Leases the job's tasks one after another for as long as it runs, renewing the leases in the
-    /// background before they expire. See <see cref="TaskConsumer"/> for how tasks are reported:
-    /// moving on to the next task reports the previous one done; disposing the enumerator (a
-    /// <c>break</c>, an exception, a cancellation) releases every lease still held.
+    /// background before they expire. Moving on to the next task reports the previous one done
+    /// (unless it was reported with <see cref="LeasedTask.CompleteAsync"/> or <see cref="LeasedTask.FailAsync"/>);
+    /// leaving the loop (a <c>break</c>, an exception, a cancellation) releases every lease still held,
+    /// so the shards go back to the queue at once. The enumeration ends when the job has ended.
     /// </summary>
     public IAsyncEnumerable<LeasedTask> ConsumeAsync(string jobId, ConsumeOptions? options = null, CancellationToken cancellationToken = default) =>
         new TaskConsumer(this, jobId, options ?? new ConsumeOptions()).ConsumeAsync(cancellationToken);
