@@ -184,6 +184,10 @@ def main():
             for lease in leases:
                 heartbeat.hold(lease["leaseId"])
             for lease in leases:
+                if heartbeat.is_lost(lease["leaseId"]):
+                    # It expired while earlier tasks of this batch ran: another worker has it now.
+                    heartbeat.drop(lease["leaseId"])
+                    continue
                 outcome, error_text = "done", None
                 task_seen = []
                 try:
