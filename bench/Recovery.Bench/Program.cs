@@ -194,7 +194,8 @@ async Task<RunResult> OneRunAsync(int run, List<SiloProcess> silos, OrleansClien
     var port = await orleans.LocateAsync(jobId, stop.Token);
     var victim = silos.Single(s => s.SiloPort == port);
     var survivor = silos.First(s => s != victim);
-    var client = new ShardsClient(new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = survivor.Address, Timeout = http.Timeout });
+    // No client retries: the probe times each request itself, and a retry inside the client would hide when the survivor answered.
+    var client = new ShardsClient(new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = survivor.Address, Timeout = http.Timeout }, new ShardsClientOptions { MaxRetryAttempts = 0 });
     var probe = new Probe(client, jobId, ledger);
     var worker = new Worker(client, jobId, ledger);
     using var load = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);

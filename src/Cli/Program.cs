@@ -1,0 +1,3 @@
+using OrleansShards.Cli;
+
+return await ShardsCommandLine.RunAsync(args);
