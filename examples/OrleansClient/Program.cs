@@ -7,9 +7,15 @@ using OrleansShards.OrleansClient;
 // through IJobGrain, leases, reads and reports through the grains, and prints what it saw.
 //   dotnet run --project examples/OrleansClient -- [--gateway host:port]... [--cluster-id ID] [--service-id ID]
 //       [--job ID] [--path FILE.csv] [--sample-dir SILO_DATA_DIR [--rows N]] [--shard-size N] [--epochs N] [--mode thick|thin]
+//   or, to follow a topic partition through its Orleans stream from an offset:
+//       --mode follow --topic NAME [--partition P] [--from OFFSET] [--count N]
 var cluster = new ShardsClusterOptions();
 var settings = new ExampleSettings();
 string? sampleDir = null;
+string? topic = null;
+var partition = 0;
+var from = 0L;
+var count = 100;
 var rows = 10_000;
 try
 {
@@ -29,6 +35,10 @@ try
             case "--worker": settings = settings with { WorkerId = Value() }; break;
             case "--sample-dir": sampleDir = Value(); break;
             case "--rows": rows = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+            case "--topic": topic = Value(); break;
+            case "--partition": partition = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+            case "--from": from = long.Parse(Value(), CultureInfo.InvariantCulture); break;
+            case "--count": count = int.Parse(Value(), CultureInfo.InvariantCulture); break;
             default: throw new ArgumentException($"unknown option '{args[i]}'");
         }
     }
@@ -56,7 +66,20 @@ Console.CancelKeyPress += (_, e) =>
 try
 {
     Console.WriteLine($"joining cluster '{cluster.ClusterId}' through {string.Join(", ", cluster.Gateways.DefaultIfEmpty(ShardsClusterOptions.LocalGateway))}");
-    await using var connection = await ShardsOrleansClient.ConnectAsync(cluster, stop.Token);
+    await using var connection = await ShardsOrleansClient.ConnectAsync(cluster, stop.Token, TopicFollower.AddLogStreams);
+    if (settings.Mode == "follow")
+    {
+        var records = await TopicFollower.ReadAsync(
+            connection.Client, topic ?? throw new ArgumentException("--mode follow needs --topic"), partition, from, count, TimeSpan.FromMinutes(5), stop.Token);
+        foreach (var record in records)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{record.Offset} {record.Json}"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"followed {topic}/{partition}: {records.Count} records; resume with --from {(records.Count == 0 ? from : records[^1].Offset + 1)}"));
+        return 0;
+    }
+
     var summary = await OrleansClientExample.RunAsync(connection.Client, settings, Console.Out, stop.Token);
     return summary.FinalState == "completed" ? 0 : 1;
 }

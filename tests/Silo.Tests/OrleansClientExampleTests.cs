@@ -145,3 +145,40 @@ public sealed class OrleansClientExampleTests(GatewayServerFixture server) : ICl
         Assert.Contains("'not-a-gateway' is not host:port", refusedError, StringComparison.Ordinal);
     }
 }
+
+/// <summary>An Orleans client follows a topic partition through the silo's stream provider, disconnects mid-stream and resumes.</summary>
+public sealed class OrleansStreamSubscriberTests(GatewayServerFixture server) : IClassFixture<GatewayServerFixture>
+{
+    [Fact]
+    public async Task A_subscriber_that_disconnects_resumes_from_its_next_offset_with_no_gap_and_no_repeat()
+    {
+        var topic = "stream-" + Guid.NewGuid().ToString("N")[..8];
+        (await server.Http.PostAsJsonAsync("v1/topics", new { name = topic, partitions = 2 })).EnsureSuccessStatusCode();
+        async Task Append(int first, int count) =>
+            (await server.Http.PostAsJsonAsync($"v1/topics/{topic}/partitions/1/records", Enumerable.Range(first, count).Select(i => new { id = i }))).EnsureSuccessStatusCode();
+        await Append(0, 100);
+        var cluster = new ShardsClusterOptions { Gateways = [$"127.0.0.1:{server.GatewayPort}"] };
+        var offsets = new List<long>();
+
+        await using (var connection = await ShardsOrleansClient.ConnectAsync(cluster, configureClient: TopicFollower.AddLogStreams))
+        {
+            var first = await TopicFollower.ReadAsync(connection.Client, topic, 1, from: 0, count: 40, TimeSpan.FromSeconds(60));
+            offsets.AddRange(first.Select(r => r.Offset));
+            Assert.All(first, r => Assert.Equal($"{{\"id\":{r.Offset}}}", r.Json));
+        }
+
+        // Records land while no one listens, and while the new client is subscribed.
+        await Append(100, 50);
+        await using (var connection = await ShardsOrleansClient.ConnectAsync(cluster, configureClient: TopicFollower.AddLogStreams))
+        {
+            var reading = TopicFollower.ReadAsync(connection.Client, topic, 1, from: offsets[^1] + 1, count: 160, TimeSpan.FromSeconds(60));
+            await Task.Delay(500);
+            await Append(150, 50);
+            var second = await reading;
+            offsets.AddRange(second.Select(r => r.Offset));
+            Assert.All(second, r => Assert.Equal((topic, 1), (r.Topic, r.Partition)));
+        }
+
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => (long)i), offsets);
+    }
+}

@@ -114,7 +114,10 @@ public static class ShardsOrleansClient
     /// that want a client, not a host. Dispose it to leave the cluster.
     /// </summary>
     /// <exception cref="Orleans.Runtime.SiloUnavailableException">No gateway answered within the connect timeout.</exception>
-    public static async Task<ShardsClusterConnection> ConnectAsync(ShardsClusterOptions options, CancellationToken cancellationToken = default)
+    /// <param name="options">Where the cluster is.</param>
+    /// <param name="cancellationToken">Gives up connecting.</param>
+    /// <param name="configureClient">More of Orleans' client settings (a stream provider, say).</param>
+    public static async Task<ShardsClusterConnection> ConnectAsync(ShardsClusterOptions options, CancellationToken cancellationToken = default, Action<IClientBuilder>? configureClient = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -124,7 +127,8 @@ public static class ShardsOrleansClient
             o.ServiceId = options.ServiceId;
             o.Gateways = [.. options.Gateways];
             o.ConnectTimeout = options.ConnectTimeout;
-        });
+        },
+        configureClient);
         var host = builder.Build();
         try
         {
