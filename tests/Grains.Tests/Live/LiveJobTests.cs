@@ -140,6 +140,54 @@ public sealed class LiveJobTests
     }
 
     [Fact]
+    public async Task A_checkpoint_of_a_live_job_holds_its_offsets_and_an_import_goes_on_from_them()
+    {
+        await using var live = await LiveScenario.StartAsync(partitions: 2);
+        var job = await live.CreateJobAsync(new JobSpec { Id = "to-export", ShardSize = 100, MaxWaitMs = 50 });
+        await live.ProduceAsync(3_000, batch: 150);
+        var first = live.Worker(job, "before");
+        await first.RunAsync(CancellationToken.None, stopAfterReports: 8);
+        await live.WaitForSplitterStateAsync(job, expectedTotal: 3_000, TimeSpan.FromSeconds(30));
+
+        var checkpoint = await live.Job(job).ExportCheckpoint();
+        var partitions = checkpoint.Live!;
+        Assert.Equal(2, partitions.Count);
+        Assert.All(partitions, p => Assert.Equal(1_500, p.SplitUpTo));
+        Assert.Equal(first.Abandoned.Count, checkpoint.Doing!.Count);
+        Assert.Equal(8 * 100, checkpoint.Done!.TotalRecords);
+        await live.Job(job).Delete();
+
+        var imported = await live.Job("imported").ImportCheckpoint(checkpoint);
+        Assert.Equal(["topic/0".Replace("topic", LiveScenario.Topic, StringComparison.Ordinal), LiveScenario.Topic + "/1"], imported.Status.Partitions.Select(p => p.Path));
+        await live.ProduceAsync(1_000, batch: 100, firstId: 3_000);
+        var after = live.Worker("imported", "after").RunAsync(live.Stop.Token);
+        await live.WaitUntilCommittedAsync("imported");
+        await live.Stop.CancelAsync();
+        await after;
+
+        // Every record is delivered; only what was in flight at the export is delivered twice.
+        Assert.Empty(live.Deliveries.Missing(0, 4_000));
+        foreach (var (_, id, _) in live.Deliveries.Repeated)
+        {
+            Assert.Contains(live.Deliveries.TaskOf(0, id), first.Abandoned.Select(l => l.TaskId));
+        }
+    }
+
+    [Fact]
+    public async Task A_live_checkpoint_whose_shards_do_not_tile_is_refused_naming_the_partition()
+    {
+        await using var live = await LiveScenario.StartAsync(partitions: 1);
+        var job = await live.CreateJobAsync(new JobSpec { Id = "tiles", ShardSize = 100, MaxWaitMs = 50 });
+        await live.ProduceAsync(500, batch: 100);
+        await live.WaitForSplitterStateAsync(job, expectedTotal: 500, TimeSpan.FromSeconds(30));
+        var checkpoint = await live.Job(job).ExportCheckpoint();
+        var broken = checkpoint with { Live = [checkpoint.Live![0] with { SplitUpTo = 600 }] };
+        var error = await Assert.ThrowsAsync<ShardsException>(() => live.Job("broken").ImportCheckpoint(broken));
+        Assert.Equal(("live[0]", ShardsErrorKind.Invalid), (error.Field, error.Kind));
+        Assert.Contains("splitUpTo 600", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_live_job_on_a_missing_topic_is_refused_naming_the_field()
     {
         await using var live = await LiveScenario.StartAsync(partitions: 1);
