@@ -10,14 +10,20 @@ namespace OrleansShards.Providers.LogStore;
 /// The log store in a PostgreSQL database, which it sets up itself (tables created when missing, under an advisory
 /// lock so that several processes starting at once do not race). Appends of this process are group-committed by one
 /// writer connection; offsets come from the partition row, whose lock is held to the commit, so appends from several
-/// processes get dense offsets. Reads use the pool of an <see cref="NpgsqlDataSource"/>.
+/// processes get dense offsets. Reads use the pool of an <see cref="NpgsqlDataSource"/>. Each append commit sends a
+/// NOTIFY that the stores of other processes LISTEN for, so their waiters wake at once rather than at the next poll.
 /// </summary>
-public sealed class PostgresLogStore : RelationalLogStore
+public sealed partial class PostgresLogStore : RelationalLogStore
 {
     // An arbitrary constant: the advisory lock that serializes creating the tables.
     private const long SchemaLockKey = 0x5348_4152_444C_4F47;
 
+    /// <summary>The channel of the notifications sent at each commit of an append: payload "partition:topic".</summary>
+    private const string Channel = "shards_log_append";
+
     private readonly NpgsqlDataSource _dataSource;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _listening;
 
     /// <summary>Connects to the database named by <paramref name="options"/> (lazily: the first operation opens the connection).</summary>
     public PostgresLogStore(PostgresLogStoreOptions options, TimeProvider? timeProvider = null, ILogger<PostgresLogStore>? logger = null)
@@ -90,6 +96,69 @@ public sealed class PostgresLogStore : RelationalLogStore
     }
 
     /// <inheritdoc/>
+    /// <remarks>PostgreSQL delivers the notification at commit, and only if the transaction commits.</remarks>
+    protected override void AnnounceAppend(WriterSession session, string topic, int partition) =>
+        session.Command($"SELECT pg_notify('{Channel}', @payload)", "@payload").Execute(partition.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + topic);
+
+    /// <inheritdoc/>
+    /// <remarks>One connection of this store listens for every append of every process: waiters wake at once instead of at the next poll.</remarks>
+    protected override void StartWatchingOtherProcesses()
+    {
+        if (Interlocked.Exchange(ref _listening, 1) == 0)
+        {
+            _ = Task.Run(ListenAsync);
+        }
+    }
+
+    private async Task ListenAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(_stopping.Token).ConfigureAwait(false);
+                connection.Notification += (_, e) =>
+                {
+                    var colon = e.Payload.IndexOf(':', StringComparison.Ordinal);
+                    if (colon > 0 && int.TryParse(e.Payload.AsSpan(0, colon), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var partition))
+                    {
+                        WakeWaiters(e.Payload[(colon + 1)..], partition);
+                    }
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(_stopping.Token).ConfigureAwait(false);
+                }
+
+                while (!_stopping.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException or IOException)
+            {
+                // Waiters still poll meanwhile; listen again shortly.
+                LogListenFailed(Logger, exception, Description);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Log store {Store}: listening for other processes' appends failed; waiters poll until it listens again")]
+    private static partial void LogListenFailed(ILogger logger, Exception exception, string store);
+
+    /// <inheritdoc/>
     protected override bool IsUniqueViolation(DbException exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
@@ -98,7 +167,9 @@ public sealed class PostgresLogStore : RelationalLogStore
     {
         if (disposing)
         {
+            _stopping.Cancel();
             _dataSource.Dispose();
+            _stopping.Dispose();
         }
     }
 

@@ -108,6 +108,31 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
     /// <summary>Inserts the records of one append at consecutive offsets from <paramref name="firstOffset"/>, inside the writer's transaction.</summary>
     protected abstract void InsertRecords(WriterSession session, long topicId, int partition, long firstOffset, long appendedAt, IReadOnlyList<ReadOnlyMemory<byte>> records);
 
+    /// <summary>
+    /// Called inside the transaction of an append: a dialect that can tell other processes about commits (PostgreSQL's
+    /// NOTIFY, delivered at commit) does so here. Nothing by default: other processes poll.
+    /// </summary>
+    protected virtual void AnnounceAppend(WriterSession session, string topic, int partition)
+    {
+    }
+
+    /// <summary>
+    /// Called when a wait for appends begins: a dialect that can hear other processes' appends (PostgreSQL's LISTEN)
+    /// starts listening here, once, and calls <see cref="WakeWaiters"/> for each. Nothing by default: waiters poll.
+    /// </summary>
+    protected virtual void StartWatchingOtherProcesses()
+    {
+    }
+
+    /// <summary>Wakes the waiters of a partition, for an append this instance heard about from another process.</summary>
+    protected void WakeWaiters(string topic, int partition)
+    {
+        if (_signals.TryGetValue((topic, partition), out var signal))
+        {
+            signal.Wake();
+        }
+    }
+
     /// <summary>Whether <paramref name="exception"/> is the database refusing a duplicate key (a topic created by another process at the same time).</summary>
     protected abstract bool IsUniqueViolation(DbException exception);
 
@@ -305,6 +330,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
     {
         ValidateTopic(topic);
         ValidatePartition(partition);
+        StartWatchingOtherProcesses();
         var deadline = TimeProvider.GetTimestamp() + (long)(Math.Max(0, timeout.TotalSeconds) * TimeProvider.TimestampFrequency);
         while (true)
         {
@@ -354,6 +380,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
             return false;
         }
 
+        StartWatchingOtherProcesses();
         var deadline = TimeProvider.GetTimestamp() + (long)(Math.Max(0, timeout.TotalSeconds) * TimeProvider.TimestampFrequency);
         var woken = new Task[wanted.Count];
         while (true)
@@ -666,6 +693,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
 
         var offset = next - records.Count;
         InsertRecords(session, topicId, partition, offset, appendedAt, records);
+        AnnounceAppend(session, topic, partition);
         for (var i = from; i < to; i++)
         {
             var write = (AppendWrite)batch[i];

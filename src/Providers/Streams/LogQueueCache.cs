@@ -196,15 +196,9 @@ internal sealed class LogCacheCursor : IQueueCacheCursor
 
         if (_pageIndex >= _page.Count)
         {
-            try
-            {
-                _page = _cache.ReadLog(_topic, _partition, _next);
-            }
-            catch (LogTruncatedException truncated)
-            {
-                // Removed by retention: said so (the subscriber's error path), never skipped silently.
-                throw new QueueCacheMissException(new LogSequenceToken(_next), new LogSequenceToken(truncated.FirstRetained), new LogSequenceToken(truncated.FirstRetained));
-            }
+            // Records removed by retention throw LogTruncatedException (with the first retained offset): the pulling
+            // agent hands it to the subscriber's OnErrorAsync, so a gap is always reported, never skipped silently.
+            _page = _cache.ReadLog(_topic, _partition, _next);
 
             _pageIndex = 0;
             if (_page.Count == 0)

@@ -138,6 +138,24 @@ public sealed class LogStreamTests(LogStreamCluster fixture) : IClassFixture<Log
     }
 
     [Fact]
+    public async Task A_subscriber_asking_for_truncated_records_is_told_not_skipped_silently()
+    {
+        var topic = Topic();
+        await fixture.Store.CreateTopicAsync(topic, 1, Ct);
+        await fixture.AppendAsync(topic, 0, 0, 50);
+        await fixture.Store.TruncateAsync(topic, 0, 30, Ct);
+
+        var collector = new Collector();
+        await fixture.Stream(topic, 0).SubscribeAsync(collector, new LogSequenceToken(10));
+        await fixture.AppendAsync(topic, 0, 50, 5);
+        await Db.WaitUntilAsync(() => !collector.Errors.IsEmpty || !collector.Received.IsEmpty, "the subscriber heard something", null, TimeSpan.FromSeconds(60));
+        await Task.Delay(1000, Ct);
+        Assert.True(!collector.Errors.IsEmpty, $"no error; received [{string.Join(",", collector.Offsets)}]");
+        Assert.Contains(collector.Errors, e => e.ToString().Contains("first retained offset 30", StringComparison.Ordinal));
+        Assert.DoesNotContain(collector.Offsets, o => o < 30);
+    }
+
+    [Fact]
     public async Task A_partition_added_at_run_time_delivers()
     {
         var topic = Topic();
