@@ -214,6 +214,9 @@ public interface IJobGrain : IGrainWithStringKey
     /// <exception cref="ShardsException">The shards leave a gap or overlap (conflict), or the job is not live (invalid).</exception>
     Task<long> OfferShards(int partition, IReadOnlyList<OffsetRange> shards, PartitionBounds? bounds);
 
+    /// <summary>The leases in flight (task, lease, worker, attempt, expiry), after expiring those due; O(in flight), no splitter is asked.</summary>
+    Task<IReadOnlyList<CheckpointLease>> GetLeases();
+
     /// <summary>Makes sure a live job's splitters run (after a restart nothing else calls them); a static job ignores it.</summary>
     Task Wake();
 

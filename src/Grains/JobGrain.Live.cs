@@ -81,6 +81,19 @@ public sealed partial class JobGrain
     }
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<CheckpointLease>> GetLeases()
+    {
+        EnsureExists();
+        _book?.ExpireDue();
+        IEnumerable<CheckpointLease> leases = State.Live is { } live
+            ? live.InFlight.Values.Select(l => new CheckpointLease { TaskId = TaskIds.Format(0, l.Shard), LeaseId = l.LeaseId, WorkerId = l.WorkerId, Attempt = l.Attempt, ExpiresAt = l.ExpiresAt })
+            : _catalog is { } catalog
+                ? State.Book.InFlight.Values.Select(l => new CheckpointLease { TaskId = TaskIds.Format(l.Epoch, catalog[l.Shard]), LeaseId = l.LeaseId, WorkerId = l.WorkerId, Attempt = l.Attempt, ExpiresAt = l.ExpiresAt })
+                : [];
+        return Task.FromResult<IReadOnlyList<CheckpointLease>>([.. leases]);
+    }
+
+    /// <inheritdoc />
     public async Task Wake()
     {
         if (Exists && _live is not null && State.Lifecycle != JobStates.Cancelled)
