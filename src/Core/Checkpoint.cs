@@ -197,6 +197,9 @@ public sealed record CheckpointSource
 
     /// <summary>redisstreams: the stream keys.</summary>
     [Id(16)] public IReadOnlyList<string>? Keys { get; init; }
+
+    /// <summary>Object kinds: whether objects added later become new shards.</summary>
+    [Id(17)] public bool? Watch { get; init; }
 }
 
 /// <summary>A source file (a partition) as the job pinned it.</summary>

@@ -57,6 +57,9 @@ public sealed record SourceSpec
 
     /// <summary>redisstreams: the stream keys, one partition each, in partition order.</summary>
     [Id(16)] public IReadOnlyList<string>? Keys { get; init; }
+
+    /// <summary>Object kinds: keep listing the prefix, so objects added later become new shards (the job is then live).</summary>
+    [Id(17)] public bool? Watch { get; init; }
 }
 
 /// <summary>What a client asks for when it creates a job.</summary>
@@ -127,7 +130,8 @@ public sealed record JobSpec
     [Id(11)] public bool Ordered { get; init; }
 
     /// <summary>Whether the source is a live log whose shards are cut as records arrive.</summary>
-    public bool IsLive => Source is { } source && LiveKinds.Contains(source.Kind.ToLowerInvariant());
+    public bool IsLive => Source is { } source
+        && (LiveKinds.Contains(source.Kind.ToLowerInvariant()) || (source.Watch == true && ObjectKinds.Contains(source.Kind.ToLowerInvariant())));
 
     /// <summary>The task book settings this spec implies.</summary>
     public TaskBookSettings ToTaskBookSettings() =>
@@ -234,6 +238,11 @@ public sealed record JobSpec
 
     private static (string Field, string Reason)? ValidateSource(string kind, SourceSpec source)
     {
+        if (source.Watch is not null && !ObjectKinds.Contains(kind))
+        {
+            return ("source.watch", $"applies only to object kinds ({string.Join(", ", ObjectKinds)})");
+        }
+
         if (FileKinds.Contains(kind))
         {
             if (source.Paths is null || source.Paths.Count == 0)
@@ -301,8 +310,14 @@ public sealed record JobSpec
                 return ("source.partitionPattern", "is required with the 'pattern' distribution");
             }
 
+            if (source.Watch == true && source.Distribution is null or "hash" && source.Partitions is null)
+            {
+                return ("source.partitions", "is required when watching with the hash distribution: objects added later must hash into a fixed number of partitions");
+            }
+
             return source.Partitions is < 1 or > 100_000 ? ("source.partitions", "must be between 1 and 100000") : null;
         }
+
 
         if (kind == "topic")
         {

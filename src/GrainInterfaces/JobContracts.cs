@@ -217,6 +217,13 @@ public interface IJobGrain : IGrainWithStringKey
     /// <summary>The leases in flight (task, lease, worker, attempt, expiry), after expiring those due; O(in flight), no splitter is asked.</summary>
     Task<IReadOnlyList<CheckpointLease>> GetLeases();
 
+    /// <summary>
+    /// Called by the splitter of a live partition whose locator names what it holds (a watched object prefix): the
+    /// partition grew from <paramref name="from"/> to <paramref name="to"/>. The job stores it durably and answers the
+    /// locator it holds, which the splitter then reads from (a stale splitter learns the newer one).
+    /// </summary>
+    Task<string> GrowPartition(int partition, string from, string to);
+
     /// <summary>Makes sure a live job's splitters run (after a restart nothing else calls them); a static job ignores it.</summary>
     Task Wake();
 

@@ -81,6 +81,25 @@ public sealed partial class JobGrain
     }
 
     /// <inheritdoc />
+    public async Task<string> GrowPartition(int partition, string from, string to)
+    {
+        EnsureExists();
+        if (_live is null || partition < 0 || partition >= State.Paths.Count)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "partition", $"job '{JobId}' has no live partition {partition}");
+        }
+
+        if (State.Paths[partition] == from)
+        {
+            State.Paths[partition] = to;
+            LogPartitionGrew(logger, JobId, partition);
+            await WriteNow();
+        }
+
+        return State.Paths[partition];
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<CheckpointLease>> GetLeases()
     {
         EnsureExists();
@@ -242,6 +261,9 @@ public sealed partial class JobGrain
             Lag = highWatermark - live.Committed,
         };
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: partition {Partition} grew: the source added to it")]
+    private static partial void LogPartitionGrew(ILogger logger, string jobId, int partition);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: {Added} partitions added to the source; {Partitions} in all")]
     private static partial void LogPartitionsAdded(ILogger logger, string jobId, int added, int partitions);

@@ -77,11 +77,28 @@ public sealed partial class SplitterGrain
             try
             {
                 var source = readers.LiveFor(assignment.Source);
+                var path = assignment.Path;
                 var splitUpTo = await job.OfferShards(assignment.Partition, [], null);
+                var lastHighWatermark = -1L;
                 while (!cancellationToken.IsCancellationRequested)
                 {
-                    var bounds = await source.GetBoundsAsync(assignment.Source, assignment.Path, cancellationToken);
+                    if (await source.GrowAsync(assignment.Source, path, cancellationToken) is { } grown)
+                    {
+                        // The job holds the grown partition durably before we read from it; its answer is the truth.
+                        path = await job.GrowPartition(assignment.Partition, path, grown);
+                        state.State.Live = new LiveSplitterAssignment { Assignment = assignment with { Path = path }, ShardSize = live.ShardSize, MaxWaitMs = live.MaxWaitMs };
+                        await state.WriteStateAsync(cancellationToken);
+                    }
+
+                    var bounds = await source.GetBoundsAsync(assignment.Source, path, cancellationToken);
                     var now = time.GetUtcNow();
+                    if (!source.WakesOnAppend)
+                    {
+                        // A polled source: back off while nothing arrives, up to a few seconds.
+                        pollDelay = bounds.HighWatermark > lastHighWatermark ? FirstPollDelay : TimeSpan.FromTicks(Math.Min(pollDelay.Ticks * 2, LongestPollDelay.Ticks));
+                        lastHighWatermark = bounds.HighWatermark;
+                    }
+
                     if (bounds.HighWatermark > splitUpTo)
                     {
                         pendingSince ??= now;
@@ -98,21 +115,17 @@ public sealed partial class SplitterGrain
                         state.State.SplitUpTo = splitUpTo;
                         await state.WriteStateAsync(cancellationToken);
                         pendingSince = bounds.HighWatermark > splitUpTo ? now : null;
-                        pollDelay = FirstPollDelay;
                         continue;
                     }
 
                     var wait = pendingSince is { } waiting ? maxWait - (now - waiting) : IdleWait;
                     if (source.WakesOnAppend)
                     {
-                        await source.WaitForRecordsAsync(assignment.Source, assignment.Path, bounds.HighWatermark, wait, cancellationToken);
+                        await source.WaitForRecordsAsync(assignment.Source, path, bounds.HighWatermark, wait, cancellationToken);
                     }
                     else
                     {
-                        // A polled source: back off while nothing arrives, up to a few seconds.
                         await Task.Delay(wait < pollDelay ? wait : pollDelay, time, cancellationToken);
-                        var after = await source.GetBoundsAsync(assignment.Source, assignment.Path, cancellationToken);
-                        pollDelay = after.HighWatermark > bounds.HighWatermark ? FirstPollDelay : TimeSpan.FromTicks(Math.Min(pollDelay.Ticks * 2, LongestPollDelay.Ticks));
                     }
                 }
             }

@@ -17,6 +17,13 @@ public interface ILiveSourceAdapter : ISourceAdapter
 
     /// <summary>Completes with <see langword="true"/> once the partition's high-water mark is above <paramref name="afterOffset"/>, or <see langword="false"/> after <paramref name="timeout"/>.</summary>
     ValueTask<bool> WaitForRecordsAsync(SourceSpec source, string locator, long afterOffset, TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// For sources whose locator names what a partition holds (a list of objects): the locator of the partition grown by
+    /// what was added since, with everything of <paramref name="locator"/> first and in the same order (so offsets stay),
+    /// or <see langword="null"/> when nothing was added. A log's locator never changes.
+    /// </summary>
+    ValueTask<string?> GrowAsync(SourceSpec source, string locator, CancellationToken cancellationToken = default) => ValueTask.FromResult<string?>(null);
 }
 
 /// <summary>The topics of the built-in log as a live source (<c>{"kind": "topic", "topic": "name"}</c>); a topic partition is a partition.</summary>

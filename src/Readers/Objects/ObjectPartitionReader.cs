@@ -176,7 +176,22 @@ public sealed class ObjectPartitionReader : IPartitionReader
     public async ValueTask<ObjectPartitionLayout> DescribeObjectsAsync(string path, CancellationToken cancellationToken = default)
     {
         var locator = ObjectLocator.Parse(path);
-        var task = _layouts.GetOrAdd(path, _ => Task.Run(() => BuildLayoutAsync(locator), CancellationToken.None));
+        var task = _layouts.GetOrAdd(path, key =>
+        {
+            // A watched partition grows into a new locator (its objects, then more) and is never read through the old
+            // one again: drop the layouts of the locators it grew from, so a long-running watch does not pile them up.
+            var identity = string.Create(CultureInfo.InvariantCulture, $"{locator.Kind}://{Uri.EscapeDataString(locator.Connection)}/{Uri.EscapeDataString(locator.Container)}/{locator.Partition}?");
+            foreach (var older in _layouts.Keys.Where(k => k != key && k.StartsWith(identity, StringComparison.Ordinal)))
+            {
+                if (ObjectLocator.TryParse(older, out var previous) && previous.Objects.Count < locator.Objects.Count
+                    && previous.Objects.Select(o => (o.Key, o.ETag)).SequenceEqual(locator.Objects.Take(previous.Objects.Count).Select(o => (o.Key, o.ETag))))
+                {
+                    _layouts.TryRemove(older, out _);
+                }
+            }
+
+            return Task.Run(() => BuildLayoutAsync(locator), CancellationToken.None);
+        });
         try
         {
             return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -203,7 +218,9 @@ public sealed class ObjectPartitionReader : IPartitionReader
         ArgumentNullException.ThrowIfNull(request.Expected, nameof(request));
         var locator = ObjectLocator.Parse(request.Path);
         var pinned = FingerprintOf(locator);
-        if (pinned.Length != request.Expected.Length || pinned.ContentHash != request.Expected.ContentHash)
+        // A live (watched) partition has no fingerprint of its own: its locator, which names every object with its ETag, is the pin.
+        var live = request.Expected is { Length: 0, LastWriteTimeUtcTicks: 0, ContentHash: 0 };
+        if (!live && (pinned.Length != request.Expected.Length || pinned.ContentHash != request.Expected.ContentHash))
         {
             throw new SourceChangedException(locator.Display(), "the partition's object list is not the one the job pinned");
         }

@@ -17,8 +17,11 @@ namespace OrleansShards.Readers.Objects;
 /// objects changed later fail the reads of their shards instead of serving other records.
 /// Keys ending in <c>/</c> with no bytes (folder markers) are not objects of the source.
 /// </remarks>
-public sealed class ObjectSourceAdapter : ISourceAdapter, IDisposable
+public sealed class ObjectSourceAdapter : OrleansShards.Readers.Live.ILiveSourceAdapter, IDisposable
 {
+    /// <summary>How long one listing of a watched prefix serves every partition's splitter.</summary>
+    private static readonly TimeSpan ListingReuse = TimeSpan.FromSeconds(1);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset At, Task<IReadOnlyList<IReadOnlyList<ObjectInfo>>> Partitions)> _listings = new(StringComparer.Ordinal);
     private readonly SourceConnectionsOptions _connections;
     private readonly ObjectSourceOptions _options;
     private readonly Func<string, SourceConnection, IObjectStore> _storeFactory;
@@ -48,6 +51,15 @@ public sealed class ObjectSourceAdapter : ISourceAdapter, IDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         var kind = KindOf(source);
+        var (_, container) = ContainerOf(kind, source);
+        var partitions = await ListPartitionsAsync(source, cancellationToken).ConfigureAwait(false);
+        return [.. partitions.Select((items, p) => new ObjectLocator(kind, source.Connection!, container, p, items).ToString())];
+    }
+
+    /// <summary>The objects under the prefix, assigned to partitions in key order; a watched prefix may be empty.</summary>
+    private async Task<IReadOnlyList<IReadOnlyList<ObjectInfo>>> ListPartitionsAsync(SourceSpec source, CancellationToken cancellationToken)
+    {
+        var kind = KindOf(source);
         var (field, container) = ContainerOf(kind, source);
         _ = ReaderFor(source);
         var store = Store(kind, source.Connection);
@@ -75,13 +87,64 @@ public sealed class ObjectSourceAdapter : ISourceAdapter, IDisposable
             throw new SourceSpecException(field, e.Message);
         }
 
-        if (objects.Count == 0)
+        if (objects.Count == 0 && source.Watch != true)
         {
             throw new SourceSpecException("source.prefix", $"no objects under '{prefix}' in {kind}://{container}");
         }
 
-        var partitions = ObjectDistribution.Assign(objects, source.Distribution, source.Partitions, source.PartitionPattern);
-        return [.. partitions.Select((items, p) => new ObjectLocator(kind, source.Connection!, container, p, items).ToString())];
+        return ObjectDistribution.Assign(objects, source.Distribution, source.Partitions, source.PartitionPattern);
+    }
+
+    /// <inheritdoc />
+    public bool WakesOnAppend => false;
+
+    /// <inheritdoc />
+    public async ValueTask<PartitionBounds> GetBoundsAsync(SourceSpec source, string locator, CancellationToken cancellationToken = default)
+    {
+        var layout = await ObjectReaderFor(source).DescribeObjectsAsync(locator, cancellationToken).ConfigureAwait(false);
+        return new PartitionBounds(0, layout.RecordCount);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> WaitForRecordsAsync(SourceSpec source, string locator, long afterOffset, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        // A store cannot tell us of new objects: the splitter polls GrowAsync with back-off.
+        await Task.Delay(timeout, cancellationToken).ConfigureAwait(false);
+        return false;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Objects of the partition that the locator does not name yet are appended after the ones it names, in key order,
+    /// so the offsets of every record already named stay where they were. An object named before and re-uploaded since
+    /// keeps its pinned ETag: reading it fails its shards as changed rather than serving other records.
+    /// </remarks>
+    public async ValueTask<string?> GrowAsync(SourceSpec source, string locator, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.Watch != true)
+        {
+            return null;
+        }
+
+        var current = ObjectLocator.Parse(locator);
+        var key = $"{KindOf(source)}|{source.Connection}|{current.Container}|{source.Prefix}|{source.Distribution}|{source.Partitions}|{source.PartitionPattern}";
+        var now = DateTimeOffset.UtcNow;
+        var listing = _listings.AddOrUpdate(
+            key,
+            _ => (now, ListPartitionsAsync(source, CancellationToken.None)),
+            (_, known) => now - known.At < ListingReuse && !known.Partitions.IsFaulted ? known : (now, ListPartitionsAsync(source, CancellationToken.None)));
+        var partitions = await listing.Partitions.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (current.Partition >= partitions.Count)
+        {
+            return null;
+        }
+
+        var named = current.Objects.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
+        var added = partitions[current.Partition].Where(o => !named.Contains(o.Key)).ToList();
+        return added.Count == 0
+            ? null
+            : new ObjectLocator(current.Kind, current.Connection, current.Container, current.Partition, [.. current.Objects, .. added]).ToString();
     }
 
     /// <inheritdoc />
