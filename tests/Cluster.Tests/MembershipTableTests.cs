@@ -1,3 +1,4 @@
+using OrleansShards.Tests.Sql;
 using System.Net;
 using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,7 @@ namespace OrleansShards.Cluster.Tests;
 /// gateway list (<see cref="AdoNetGatewayListProvider"/>), driven directly against a real PostgreSQL: each test on a
 /// fresh database migrated by <see cref="PostgresClusteringSchema"/>.
 /// </summary>
-public sealed class MembershipTableTests(ClusteringPostgresServer postgres)
+public sealed class MembershipTableTests(PostgresServer postgres)
 {
     private static readonly DateTime Start = new(2026, 11, 24, 8, 0, 0, DateTimeKind.Utc);
     private const int MaxVotes = 100;

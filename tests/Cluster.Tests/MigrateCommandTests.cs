@@ -1,10 +1,11 @@
+using OrleansShards.Tests.Sql;
 using System.Diagnostics;
 using Npgsql;
 
 namespace OrleansShards.Cluster.Tests;
 
 /// <summary>The silo executable's <c>migrate</c> command, run as a real process against a real PostgreSQL.</summary>
-public sealed class MigrateCommandTests(ClusteringPostgresServer postgres)
+public sealed class MigrateCommandTests(PostgresServer postgres)
 {
     [Fact]
     public async Task Migrate_creates_the_clustering_schema_on_an_empty_database_then_finds_it_in_place()

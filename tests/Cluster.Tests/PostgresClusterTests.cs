@@ -1,3 +1,4 @@
+using OrleansShards.Tests.Sql;
 using Npgsql;
 using Orleans.Runtime;
 
@@ -5,7 +6,7 @@ namespace OrleansShards.Cluster.Tests;
 
 /// <summary>Silo processes on PostgreSQL clustering: they apply the schema themselves and form one cluster.</summary>
 [Collection(SiloProcessCollection.Name)]
-public sealed class PostgresClusterTests(ClusteringPostgresServer postgres)
+public sealed class PostgresClusterTests(PostgresServer postgres)
 {
     [Fact]
     public async Task Two_silos_started_together_on_an_empty_database_apply_the_schema_and_form_one_cluster()
