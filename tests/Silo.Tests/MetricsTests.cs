@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
+using OrleansShards.Tests.Servers;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 
@@ -161,55 +162,15 @@ public sealed class MetricsTests(ServerFixture server) : IClassFixture<ServerFix
 }
 
 /// <summary>A server with the dashboard on, under a path of its own, and the metrics endpoint off.</summary>
-public sealed class DashboardServerFixture : IAsyncLifetime
+public sealed class DashboardServerFixture : InProcessServer
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "shards-dashboard-" + Guid.NewGuid().ToString("N")[..8]);
-    private WebApplication? _app;
-
-    public HttpClient Http { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync()
+    public DashboardServerFixture()
+        : base("dashboard")
     {
-        Directory.CreateDirectory(_root);
-        _app = ShardsServer.Build(
-            [
-                "--urls", "http://127.0.0.1:0",
-                $"--Shards:DataDir={_root}",
-                $"--Shards:SiloPort={FreePort()}",
-                $"--Shards:GatewayPort={FreePort()}",
-                "--Shards:Dashboard:Enabled=true",
-                "--Shards:Dashboard:Path=/ops/dashboard",
-                "--Shards:Metrics:Enabled=false",
-            ],
-            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
-        await _app.StartAsync();
-        Http = new HttpClient { BaseAddress = _app.ListeningAddress() };
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        Http?.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    protected override IEnumerable<string> Settings =>
+        ["--Shards:Dashboard:Enabled=true", "--Shards:Dashboard:Path=/ops/dashboard", "--Shards:Metrics:Enabled=false"];
 }
 
 public sealed class DashboardTests(DashboardServerFixture server) : IClassFixture<DashboardServerFixture>

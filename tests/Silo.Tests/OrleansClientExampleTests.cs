@@ -4,57 +4,30 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
+using OrleansShards.Tests.Servers;
 using OrleansShards.Client;
 using OrleansShards.OrleansClient;
 
 namespace OrleansShards.Silo.Tests;
 
-/// <summary>The real server with a known gateway port, for Orleans clients to join.</summary>
-public sealed class GatewayServerFixture : IAsyncLifetime
+/// <summary>The real server with <c>ten-thousand.csv</c> (<c>id,value</c>), for Orleans clients to join through its gateway.</summary>
+public sealed class GatewayServerFixture : InProcessServer
 {
-    private WebApplication? _app;
-
-    public string Root { get; } = Path.Combine(Path.GetTempPath(), "shards-gateway-" + Guid.NewGuid().ToString("N")[..8]);
-
-    public string DataDir => Path.Combine(Root, "data");
-
-    public int GatewayPort { get; } = SecuredServerFixture.FreePort();
-
-    public HttpClient Http { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync()
+    public GatewayServerFixture()
+        : base("gateway")
     {
-        Directory.CreateDirectory(DataDir);
+    }
+
+    protected override Task PrepareAsync()
+    {
         var text = new StringBuilder("id,value\n");
         for (var id = 0; id < 10_000; id++)
         {
             text.Append(id).Append(',').Append(id % 7).Append('\n');
         }
 
-        File.WriteAllText(Path.Combine(DataDir, "ten-thousand.csv"), text.ToString());
-        _app = ShardsServer.Build(
-            ["--urls", "http://127.0.0.1:0", $"--Shards:DataDir={DataDir}", $"--Shards:SiloPort={SecuredServerFixture.FreePort()}", $"--Shards:GatewayPort={GatewayPort}"],
-            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
-        await _app.StartAsync();
-        Http = new HttpClient { BaseAddress = _app.ListeningAddress() };
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Http?.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        System.IO.File.WriteAllText(Path.Combine(DataDir, "ten-thousand.csv"), text.ToString());
+        return Task.CompletedTask;
     }
 }
 

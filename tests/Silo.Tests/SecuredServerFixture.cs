@@ -1,9 +1,7 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
+using OrleansShards.Tests.Servers;
 using OrleansShards.Tests.Sql;
 
 namespace OrleansShards.Silo.Tests;
@@ -13,14 +11,17 @@ namespace OrleansShards.Silo.Tests;
 /// reader token in a token file (JSON), everything logged captured at every level (Orleans' own chatter at
 /// Information) so tests can look for tokens in it.
 /// </summary>
-public sealed class SecuredServerFixture : IAsyncLifetime
+public sealed class SecuredServerFixture : InProcessServer
 {
-    private WebApplication? _app;
-
     public const string AdminToken = "admin-7d0c9a1e4b5f4c2aa1d3";
     public const string WorkerToken = "worker-5b2e8f7c1d9a4e6fb0c4";
     public const string ProducerToken = "producer-3f9a6c2e8b1d4a7ec5e2";
     public const string ReaderToken = "reader-9e4b1a7d3c6f4b2ad8f1";
+
+    public SecuredServerFixture()
+        : base("auth")
+    {
+    }
 
     public static IReadOnlyDictionary<string, string> TokenOf { get; } = new Dictionary<string, string>
     {
@@ -30,24 +31,27 @@ public sealed class SecuredServerFixture : IAsyncLifetime
         ["reader"] = ReaderToken,
     };
 
-    public string Root { get; } = Path.Combine(Path.GetTempPath(), "shards-auth-" + Guid.NewGuid().ToString("N")[..8]);
-
-    public string DataDir => Path.Combine(Root, "data");
-
     public string TokensFile => Path.Combine(Root, "secrets", "tokens.json");
 
     public CapturedLogs Logs { get; } = new();
 
-    public Uri Address { get; private set; } = null!;
-
     /// <summary>A client that sends no token.</summary>
-    public HttpClient Anonymous { get; private set; } = null!;
+    public HttpClient Anonymous => Http;
 
-    public async ValueTask InitializeAsync()
+    protected override IEnumerable<string> Settings =>
+    [
+        $"--Shards:Auth:Tokens:0:Token={AdminToken}",
+        "--Shards:Auth:Tokens:0:Role=admin",
+        "--Shards:Auth:Tokens:0:Name=operator",
+        $"--Shards:Auth:Tokens:1:Token={WorkerToken}",
+        "--Shards:Auth:Tokens:1:Role=worker",
+        $"--Shards:Auth:TokensFile={TokensFile}",
+    ];
+
+    protected override Task PrepareAsync()
     {
-        Directory.CreateDirectory(DataDir);
         Directory.CreateDirectory(Path.GetDirectoryName(TokensFile)!);
-        File.WriteAllText(TokensFile, $$"""
+        System.IO.File.WriteAllText(TokensFile, $$"""
             {"tokens": [
               {"token": "{{ProducerToken}}", "role": "producer", "name": "ingest"},
               {"token": "{{ReaderToken}}", "role": "Reader"}
@@ -59,31 +63,17 @@ public sealed class SecuredServerFixture : IAsyncLifetime
             text.Append(id).Append(",name ").Append(id).Append('\n');
         }
 
-        File.WriteAllText(Path.Combine(DataDir, "small.csv"), text.ToString());
-        _app = ShardsServer.Build(
-            [
-                "--urls", "http://127.0.0.1:0",
-                $"--Shards:DataDir={DataDir}",
-                $"--Shards:SiloPort={FreePort()}",
-                $"--Shards:GatewayPort={FreePort()}",
-                $"--Shards:Auth:Tokens:0:Token={AdminToken}",
-                "--Shards:Auth:Tokens:0:Role=admin",
-                "--Shards:Auth:Tokens:0:Name=operator",
-                $"--Shards:Auth:Tokens:1:Token={WorkerToken}",
-                "--Shards:Auth:Tokens:1:Role=worker",
-                $"--Shards:Auth:TokensFile={TokensFile}",
-            ],
-            builder =>
-            {
-                builder.Logging.ClearProviders();
-                builder.Logging.SetMinimumLevel(LogLevel.Trace);
-                builder.Logging.AddFilter("Orleans", LogLevel.Information);
-                builder.Logging.AddFilter("Microsoft.Orleans", LogLevel.Information);
-                builder.Logging.AddProvider(Logs);
-            });
-        await _app.StartAsync();
-        Address = _app.ListeningAddress();
-        Anonymous = new HttpClient { BaseAddress = Address };
+        System.IO.File.WriteAllText(Path.Combine(DataDir, "small.csv"), text.ToString());
+        return Task.CompletedTask;
+    }
+
+    protected override void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.SetMinimumLevel(LogLevel.Trace);
+        logging.AddFilter("Orleans", LogLevel.Information);
+        logging.AddFilter("Microsoft.Orleans", LogLevel.Information);
+        logging.AddProvider(Logs);
     }
 
     /// <summary>A client that sends <paramref name="token"/> as a bearer token.</summary>
@@ -96,29 +86,4 @@ public sealed class SecuredServerFixture : IAsyncLifetime
 
     /// <summary>A client of <paramref name="role"/>'s token.</summary>
     public HttpClient AsRole(string role) => As(TokenOf[role]);
-
-    public async ValueTask DisposeAsync()
-    {
-        Anonymous?.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
