@@ -83,7 +83,7 @@ public readonly record struct OffsetRange([property: Id(0)] long Start, [propert
 
 /// <summary>A lease in flight of a live job.</summary>
 [GenerateSerializer]
-public sealed class LiveLease
+public sealed class LiveLease : IHeldLease
 {
     /// <summary>The lease id.</summary>
     [Id(0)] public string LeaseId { get; set; } = "";

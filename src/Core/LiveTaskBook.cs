@@ -285,24 +285,8 @@ public sealed class LiveTaskBook : ITaskBook
     /// <inheritdoc />
     public IReadOnlyList<(string LeaseId, DateTimeOffset? ExpiresAt)> Heartbeat(string workerId, IReadOnlyList<string> leaseIds)
     {
-        var expiresAt = _time.GetUtcNow() + _settings.LeaseTimeout;
-        var answers = new List<(string, DateTimeOffset?)>(leaseIds.Count);
-        var changed = false;
-        foreach (var leaseId in leaseIds)
-        {
-            if (_state.InFlight.TryGetValue(leaseId, out var lease) && string.Equals(lease.WorkerId, workerId, StringComparison.Ordinal))
-            {
-                lease.ExpiresAt = expiresAt;
-                answers.Add((leaseId, expiresAt));
-                changed = true;
-            }
-            else
-            {
-                answers.Add((leaseId, null));
-            }
-        }
-
-        if (changed)
+        var (answers, renewed) = LeaseTable.Renew(_state.InFlight, workerId, leaseIds, _time.GetUtcNow() + _settings.LeaseTimeout);
+        if (renewed)
         {
             RecomputeNextExpiry();
             Version++;
@@ -315,15 +299,12 @@ public sealed class LiveTaskBook : ITaskBook
     public int Release(string workerId, IReadOnlyList<string> leaseIds)
     {
         var released = 0;
-        foreach (var leaseId in leaseIds)
+        foreach (var lease in LeaseTable.HeldBy(_state.InFlight, workerId, leaseIds))
         {
-            if (_state.InFlight.TryGetValue(leaseId, out var lease) && string.Equals(lease.WorkerId, workerId, StringComparison.Ordinal))
-            {
-                EndLease(lease);
-                _ = RetryOf(lease);
-                Requeue(lease.Shard);
-                released++;
-            }
+            EndLease(lease);
+            _ = RetryOf(lease);
+            Requeue(lease.Shard);
+            released++;
         }
 
         if (released > 0)
@@ -344,7 +325,7 @@ public sealed class LiveTaskBook : ITaskBook
             return 0;
         }
 
-        var expired = _state.InFlight.Values.Where(l => l.ExpiresAt <= now).OrderBy(l => l.ExpiresAt).ToList();
+        var expired = LeaseTable.ExpiredAt(_state.InFlight.Values, now);
         foreach (var lease in expired)
         {
             EndLease(lease);
@@ -505,8 +486,7 @@ public sealed class LiveTaskBook : ITaskBook
         ranges.Insert(index, range);
     }
 
-    private void RecomputeNextExpiry() =>
-        _nextExpiry = _state.InFlight.Count == 0 ? null : _state.InFlight.Values.Min(l => l.ExpiresAt);
+    private void RecomputeNextExpiry() => _nextExpiry = LeaseTable.NextExpiry(_state.InFlight.Values);
 
     private static GrantedLease Granted(LiveLease lease) =>
         new(lease.LeaseId, TaskIds.Format(0, lease.Shard), 0, lease.Attempt, lease.Shard, lease.ExpiresAt);

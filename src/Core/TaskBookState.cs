@@ -44,7 +44,7 @@ public sealed class TaskBookState
 
 /// <summary>A lease in flight.</summary>
 [GenerateSerializer]
-public sealed class LeaseRecord
+public sealed class LeaseRecord : IHeldLease
 {
     /// <summary>The lease id.</summary>
     [Id(0)] public string LeaseId { get; set; } = "";
