@@ -26,7 +26,9 @@ public sealed partial class SplitterGrain
     {
         ArgumentNullException.ThrowIfNull(assignment);
         var live = state.State.Live;
-        if (live is null || live.Assignment != assignment || live.ShardSize != shardSize || live.MaxWaitMs != maxWaitMs)
+        // A job's source never changes, and its spec's lists compare by reference: what may change is the partition's locator.
+        if (live is null || live.Assignment.JobId != assignment.JobId || live.Assignment.Partition != assignment.Partition
+            || live.Assignment.Path != assignment.Path || live.ShardSize != shardSize || live.MaxWaitMs != maxWaitMs)
         {
             state.State.Partition = assignment.Partition;
             state.State.Live = new LiveSplitterAssignment { Assignment = assignment, ShardSize = shardSize, MaxWaitMs = maxWaitMs };
