@@ -79,6 +79,38 @@ internal sealed class ParquetRecordBatch : RecordBatch
         return _chunks[segment][c].GetText(local);
     }
 
+    /// <summary>
+    /// The rows as Arrow columns typed from the Parquet schema (<see cref="ParquetArrow"/>), appended from the decoded
+    /// chunks.
+    /// </summary>
+    public override Apache.Arrow.RecordBatch ToArrow(ReadOnlySpan<int> rows)
+    {
+        var builders = new Apache.Arrow.IArrowArrayBuilder[_columns.Length];
+        var fields = new Apache.Arrow.Field[_columns.Length];
+        for (var c = 0; c < _columns.Length; c++)
+        {
+            builders[c] = ParquetArrow.CreateBuilder(_columns[c]);
+            fields[c] = ParquetArrow.Field(_columns[c]);
+        }
+
+        foreach (var row in rows)
+        {
+            var chunks = _chunks[Locate(row, out var local)];
+            for (var c = 0; c < chunks.Length; c++)
+            {
+                chunks[c].AppendArrow(builders[c], local);
+            }
+        }
+
+        var arrays = new Apache.Arrow.IArrowArray[builders.Length];
+        for (var c = 0; c < builders.Length; c++)
+        {
+            arrays[c] = ParquetArrow.Build(builders[c]);
+        }
+
+        return new Apache.Arrow.RecordBatch(new Apache.Arrow.Schema(fields, null), arrays, rows.Length);
+    }
+
     private int Locate(int row, out int local)
     {
         if ((uint)row >= (uint)_count)
