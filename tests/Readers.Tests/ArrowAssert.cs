@@ -52,7 +52,8 @@ internal static class ArrowAssert
     /// <param name="batch">The batch.</param>
     /// <param name="rows">The rows to compare (any order, repeats allowed).</param>
     /// <param name="binaryText">How the JSON answer writes a binary value (base64 unless told).</param>
-    public static async Task<Schema> SameAsJsonAsync(RecordBatch batch, int[] rows, Func<byte[], string>? binaryText = null)
+    /// <param name="bareSingleValues">A list of one value is written bare in JSON (TFRecord features).</param>
+    public static async Task<Schema> SameAsJsonAsync(RecordBatch batch, int[] rows, Func<Field, byte[], string>? binaryText = null, bool bareSingleValues = false)
     {
         var json = Json(batch, rows);
         var (schema, arrow) = await RoundTripAsync(batch, rows);
@@ -75,7 +76,7 @@ internal static class ArrowAssert
                 for (var c = 0; c < names.Count; c++)
                 {
                     var present = json[row].TryGetProperty(names[c], out var value);
-                    AssertValue(present ? value : default, arrow.Column(c), row, schema.FieldsList[c], binaryText ?? Convert.ToBase64String, $"row {row} ({rows[row]}) column {names[c]}");
+                    AssertValue(present ? value : default, arrow.Column(c), row, schema.FieldsList[c], binaryText ?? ((_, bytes) => Convert.ToBase64String(bytes)), bareSingleValues, $"row {row} ({rows[row]}) column {names[c]}");
                 }
             }
         }
@@ -83,7 +84,7 @@ internal static class ArrowAssert
         return schema;
     }
 
-    private static void AssertValue(JsonElement value, IArrowArray array, int index, Field field, Func<byte[], string> binaryText, string where)
+    private static void AssertValue(JsonElement value, IArrowArray array, int index, Field field, Func<Field, byte[], string> binaryText, bool bareSingleValues, string where)
     {
         var isNull = value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
         Assert.True(isNull == array.IsNull(index), $"{where}: JSON {(isNull ? "null" : value.GetRawText())}, Arrow null={array.IsNull(index)}");
@@ -137,17 +138,24 @@ internal static class ArrowAssert
 
                 break;
             case BinaryArray a:
-                Assert.Equal(value.GetString(), binaryText(a.GetBytes(index).ToArray()));
+                Assert.Equal(value.GetString(), binaryText(field, a.GetBytes(index).ToArray()));
                 break;
             case ListArray a:
-                Assert.Equal(JsonValueKind.Array, value.ValueKind);
                 var items = a.GetSlicedValues(index);
-                Assert.Equal(value.GetArrayLength(), items.Length);
                 var itemField = ((ListType)field.DataType).ValueField;
+                if (bareSingleValues && value.ValueKind != JsonValueKind.Array)
+                {
+                    Assert.Equal(1, items.Length);
+                    AssertValue(value, items, 0, itemField, binaryText, bareSingleValues, $"{where}[0]");
+                    break;
+                }
+
+                Assert.Equal(JsonValueKind.Array, value.ValueKind);
+                Assert.Equal(value.GetArrayLength(), items.Length);
                 var i = 0;
                 foreach (var item in value.EnumerateArray())
                 {
-                    AssertValue(item, items, i, itemField, binaryText, $"{where}[{i}]");
+                    AssertValue(item, items, i, itemField, binaryText, bareSingleValues, $"{where}[{i}]");
                     i++;
                 }
 
