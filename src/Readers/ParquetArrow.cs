@@ -90,7 +90,7 @@ internal static class ParquetArrow
         nullable: true,
         plan.ArrowMetadata);
 
-    /// <summary>A builder for the column of <paramref name="plan"/>, as <see cref="ParquetChunk.AppendArrow"/> expects it.</summary>
+    /// <summary>A builder for the column of <paramref name="plan"/>, as <see cref="ParquetChunk.AppendArrow(IArrowArrayBuilder, int)"/> expects it.</summary>
     public static IArrowArrayBuilder CreateBuilder(ParquetColumnPlan plan) => plan.IsList
         ? new ListArray.Builder(new Field("item", plan.ArrowValueType, nullable: true))
         : CreateValueBuilder(plan.ArrowValueType);

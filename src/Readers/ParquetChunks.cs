@@ -64,6 +64,9 @@ internal abstract class ParquetChunk
     /// </summary>
     public abstract void AppendArrow(Apache.Arrow.IArrowArrayBuilder builder, int row);
 
+    /// <summary>Appends the values of rows <c>[first, first + count)</c>, as <see cref="AppendArrow(Apache.Arrow.IArrowArrayBuilder, int)"/> does each.</summary>
+    public abstract void AppendArrow(Apache.Arrow.IArrowArrayBuilder builder, int first, int count);
+
     /// <summary>Builds the chunk of a column read raw (dense values, definition and repetition levels).</summary>
     /// <exception cref="InvalidDataException">The levels and values do not agree with each other or with the row count.</exception>
     public static ParquetChunk Create(RawColumnData raw, ParquetColumnPlan plan, int rows, long uncompressedBytes) => raw switch
@@ -433,6 +436,27 @@ internal sealed class ParquetChunk<T> : ParquetChunk
         else
         {
             writer.WriteStringValue(double.IsNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+        }
+    }
+
+    public override void AppendArrow(Apache.Arrow.IArrowArrayBuilder builder, int first, int count)
+    {
+        var end = first + count;
+        if (_rowLevels is null && _rowValue is null)
+        {
+            // Every row has a value: one tight loop, the type's branch chosen by the JIT.
+            var values = _values;
+            for (var row = first; row < end; row++)
+            {
+                ParquetArrow.Append(builder, ref values[row]);
+            }
+
+            return;
+        }
+
+        for (var row = first; row < end; row++)
+        {
+            AppendArrow(builder, row);
         }
     }
 

@@ -93,12 +93,27 @@ internal sealed class ParquetRecordBatch : RecordBatch
             fields[c] = ParquetArrow.Field(_columns[c]);
         }
 
-        foreach (var row in rows)
+        // Column by column over runs of consecutive rows of one segment (the usual case: a page in order), so each
+        // chunk appends a run in one loop.
+        var runs = new List<(int Segment, int First, int Count)>();
+        for (var i = 0; i < rows.Length;)
         {
-            var chunks = _chunks[Locate(row, out var local)];
-            for (var c = 0; c < chunks.Length; c++)
+            var segment = Locate(rows[i], out var local);
+            var count = 1;
+            while (i + count < rows.Length && rows[i + count] == rows[i] + count && rows[i + count] < _segmentStart[segment + 1])
             {
-                chunks[c].AppendArrow(builders[c], local);
+                count++;
+            }
+
+            runs.Add((segment, local, count));
+            i += count;
+        }
+
+        for (var c = 0; c < builders.Length; c++)
+        {
+            foreach (var (segment, first, count) in runs)
+            {
+                _chunks[segment][c].AppendArrow(builders[c], first, count);
             }
         }
 
