@@ -59,29 +59,40 @@ internal static class ArrowAssert
         var (schema, arrow) = await RoundTripAsync(batch, rows);
         using (arrow)
         {
-            Assert.Equal(rows.Length, arrow.Length);
-            var names = schema.FieldsList.Select(f => f.Name).ToList();
             if (batch.ColumnNames is { } columns)
             {
-                Assert.Equal(columns, names);
+                Assert.Equal(columns, schema.FieldsList.Select(f => f.Name));
             }
 
-            for (var row = 0; row < rows.Length; row++)
-            {
-                foreach (var property in json[row].EnumerateObject())
-                {
-                    Assert.Contains(property.Name, names);
-                }
-
-                for (var c = 0; c < names.Count; c++)
-                {
-                    var present = json[row].TryGetProperty(names[c], out var value);
-                    AssertValue(present ? value : default, arrow.Column(c), row, schema.FieldsList[c], binaryText ?? ((_, bytes) => Convert.ToBase64String(bytes)), bareSingleValues, $"row {row} ({rows[row]}) column {names[c]}");
-                }
-            }
+            SameValues(json, schema, arrow, binaryText, bareSingleValues);
         }
 
         return schema;
+    }
+
+    /// <summary>Asserts that every value of an Arrow answer equals the JSON answer's records, row by row.</summary>
+    /// <param name="json">The JSON records.</param>
+    /// <param name="schema">The Arrow schema.</param>
+    /// <param name="arrow">The Arrow records.</param>
+    /// <param name="binaryText">How the JSON answer writes a binary value (base64 unless told).</param>
+    /// <param name="bareSingleValues">A list of one value is written bare in JSON (TFRecord features).</param>
+    public static void SameValues(IReadOnlyList<JsonElement> json, Schema schema, ArrowBatch arrow, Func<Field, byte[], string>? binaryText = null, bool bareSingleValues = false)
+    {
+        Assert.Equal(json.Count, arrow.Length);
+        var names = schema.FieldsList.Select(f => f.Name).ToList();
+        for (var row = 0; row < json.Count; row++)
+        {
+            foreach (var property in json[row].EnumerateObject())
+            {
+                Assert.Contains(property.Name, names);
+            }
+
+            for (var c = 0; c < names.Count; c++)
+            {
+                var present = json[row].TryGetProperty(names[c], out var value);
+                AssertValue(present ? value : default, arrow.Column(c), row, schema.FieldsList[c], binaryText ?? ((_, bytes) => Convert.ToBase64String(bytes)), bareSingleValues, $"row {row} column {names[c]}");
+            }
+        }
     }
 
     private static void AssertValue(JsonElement value, IArrowArray array, int index, Field field, Func<Field, byte[], string> binaryText, bool bareSingleValues, string where)
