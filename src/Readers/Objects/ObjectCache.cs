@@ -33,6 +33,9 @@ public sealed class ObjectCache
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private long _clock;
+
+    /// <summary>The sum of the entries' <see cref="Entry.Bytes"/>, kept as they change.</summary>
+    private long _total;
     private long _evictions;
     private bool _scanned;
 
@@ -86,7 +89,7 @@ public sealed class ObjectCache
         {
             lock (_gate)
             {
-                return _entries.Values.Sum(e => e.Bytes);
+                return _total;
             }
         }
     }
@@ -134,7 +137,7 @@ public sealed class ObjectCache
             var entry = EntryOf(path);
             entry.Stale = false;
             entry.LastUse = ++_clock;
-            entry.Bytes = Measure(path);
+            SetBytes(entry, Measure(path));
             foreach (var other in _entries.Values)
             {
                 if (other != entry && other.KeyHash == entry.KeyHash)
@@ -153,23 +156,21 @@ public sealed class ObjectCache
         lock (_gate)
         {
             EnsureScanned();
-            var total = _entries.Values.Sum(e => e.Bytes);
-            if (total <= MaxBytes)
+            if (_total <= MaxBytes)
             {
                 return;
             }
 
             foreach (var victim in _entries.Values.Where(e => e.Leases == 0).OrderByDescending(e => e.Stale).ThenBy(e => e.LastUse).ToList())
             {
-                if (total <= MaxBytes)
+                if (_total <= MaxBytes)
                 {
                     break;
                 }
 
                 if (Delete(victim.Path))
                 {
-                    total -= victim.Bytes;
-                    _entries.Remove(victim.Path);
+                    Remove(victim);
                     Interlocked.Increment(ref _evictions);
                 }
             }
@@ -184,15 +185,27 @@ public sealed class ObjectCache
             {
                 entry.Leases--;
                 // The read may have written the side file: count it.
-                entry.Bytes = Measure(path);
+                SetBytes(entry, Measure(path));
                 if (entry.Leases == 0 && entry.Bytes == 0)
                 {
-                    _entries.Remove(path); // never written (a failed download)
+                    Remove(entry); // never written (a failed download)
                 }
             }
 
             Trim();
         }
+    }
+
+    private void SetBytes(Entry entry, long bytes)
+    {
+        _total += bytes - entry.Bytes;
+        entry.Bytes = bytes;
+    }
+
+    private void Remove(Entry entry)
+    {
+        _total -= entry.Bytes;
+        _entries.Remove(entry.Path);
     }
 
     private Entry EntryOf(string path)
@@ -236,7 +249,7 @@ public sealed class ObjectCache
         {
             var entry = EntryOf(file.FullName);
             entry.LastUse = ++_clock;
-            entry.Bytes = Measure(file.FullName);
+            SetBytes(entry, Measure(file.FullName));
         }
 
         // Versions of one key: all but the newest are stale.
