@@ -115,7 +115,8 @@ public sealed class ObjectPartitionLayout
 /// </summary>
 /// <remarks>
 /// <para>
-/// csv, jsonl and tfrecord objects are streamed to a local file (a cache keyed by connection, container, key and ETag)
+/// csv, jsonl and tfrecord objects are streamed to a local file (a cache keyed by connection, container, key and ETag,
+/// bounded by <see cref="ObjectSourceOptions.CacheMaxBytes"/>: see <see cref="ObjectCache"/>)
 /// and read by <see cref="CsvPartitionReader"/>, <see cref="JsonLinesPartitionReader"/> and
 /// <see cref="TfRecordPartitionReader"/>: the same parsing and errors as file sources, a sparse index per object, and a
 /// read of a range seeks in the local file instead of fetching and parsing the object from its start. Memory stays bounded
