@@ -95,6 +95,8 @@ internal static class ParquetBench
         await Measure("(d') ours: shards of 100,000, batch only (no JSON)", r => Shared.ReadShardsAsync(r, d, 100_000, write: false, null, bufferBytes: 1 << 24));
         await Measure("(e) bare: columns id, score only (raw API)", _ => BareAsync(path, two, typed: false));
         await Measure("(f) ours: columns id, score, shards of 10,000 + WriteRecord", r => Shared.ReadShardsAsync(r, d, 10_000, write: true, two, bufferBytes: 1 << 24));
+        await Measure("(g) ours: shards of 10,000 + ToArrow + Arrow IPC stream", r => ReadShardsArrowAsync(r, d, 10_000, ipc: true));
+        await Measure("(g') ours: shards of 10,000 + ToArrow only", r => ReadShardsArrowAsync(r, d, 10_000, ipc: false));
 
         Console.WriteLine();
         Console.WriteLine($"{"what",-66} {"median s",9} {"M rows/s",9} {"MB/s",8}");
@@ -109,9 +111,37 @@ internal static class ParquetBench
         Console.WriteLine($"ratio (d)/(b)  = {Time("(b) ") / Time("(d) "):F2}   (d')/(b) = {Time("(b) ") / Time("(d') "):F2}");
         Console.WriteLine($"ratio (c)/(b') = {Time("(b') ") / Time("(c) "):F2}   (c')/(b') = {Time("(b') ") / Time("(c') "):F2}   (against the typed API most callers use)");
         Console.WriteLine($"ratio (f)/(e)  = {Time("(e) ") / Time("(f) "):F2}   (projection of 2 columns; (f) against (c): {Time("(c) ") / Time("(f) "):F1}x faster)");
+        Console.WriteLine($"ratio (g)/(c)  = {Time("(c) ") / Time("(g) "):F2}   (g')/(c) = {Time("(c) ") / Time("(g') "):F2}   (the Arrow answer against the JSON answer of the same shards)");
         return 0;
     }
 
+
+    /// <summary>Every shard as the Arrow answer: <c>ToArrow</c> of all its rows, written as an IPC stream when asked.</summary>
+    private static async Task<long> ReadShardsArrowAsync(IPartitionReader reader, PartitionDescription description, int shard, bool ipc)
+    {
+        var output = new MemoryStream(1 << 24);
+        long sum = 0;
+        for (long s = 0; s < description.RecordCount; s += shard)
+        {
+            using var batch = await reader.ReadAsync(new ShardReadRequest(description.Path, description.Fingerprint, s, Math.Min(description.RecordCount, s + shard)));
+            var rows = new int[batch.Count];
+            for (var i = 0; i < rows.Length; i++)
+            {
+                rows[i] = i;
+            }
+
+            using var arrow = batch.ToArrow(rows);
+            sum += arrow.Length;
+            if (ipc)
+            {
+                output.SetLength(0);
+                await ArrowRecords.WriteStreamAsync(output, arrow, null);
+                sum += output.Length;
+            }
+        }
+
+        return sum;
+    }
 
     /// <summary>The library alone: every row group, the columns, decoded and let go.</summary>
     private static async Task<long> BareAsync(string path, string[]? columns, bool typed)

@@ -96,6 +96,19 @@ internal sealed class JsonRowBatch : RecordBatch
         return RawValueText(value);
     }
 
+    /// <summary>The JSON value of column <paramref name="column"/> of record <paramref name="row"/> (a batch with cells).</summary>
+    internal ReadOnlySpan<byte> GetCellJson(int row, int column)
+    {
+        GetRecordJson(row); // checks the row and that the batch is not disposed
+        if (_cells is null || (uint)column >= (uint)_width)
+        {
+            throw new ArgumentOutOfRangeException(nameof(column), column, $"{_path}: the batch has no cell column {column}");
+        }
+
+        var cell = (row * _width + column) * 2;
+        return _json.AsSpan(_cells[cell], _cells[cell + 1] - _cells[cell]);
+    }
+
     /// <summary>A JSON value as text: a string unescaped, null as null, anything else as its JSON.</summary>
     private static string? RawValueText(ReadOnlySpan<byte> value)
     {

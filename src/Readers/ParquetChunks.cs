@@ -58,6 +58,15 @@ internal abstract class ParquetChunk
     /// <summary>The value of <paramref name="row"/> as text (a list as its JSON), or null.</summary>
     public abstract string? GetText(int row);
 
+    /// <summary>
+    /// Appends the value of <paramref name="row"/> to a builder made by <see cref="ParquetArrow.CreateBuilder"/> for
+    /// this chunk's column: the leaf type's builder, or for a list column a <see cref="Apache.Arrow.ListArray.Builder"/>.
+    /// </summary>
+    public abstract void AppendArrow(Apache.Arrow.IArrowArrayBuilder builder, int row);
+
+    /// <summary>Appends the values of rows <c>[first, first + count)</c>, as <see cref="AppendArrow(Apache.Arrow.IArrowArrayBuilder, int)"/> does each.</summary>
+    public abstract void AppendArrow(Apache.Arrow.IArrowArrayBuilder builder, int first, int count);
+
     /// <summary>Builds the chunk of a column read raw (dense values, definition and repetition levels).</summary>
     /// <exception cref="InvalidDataException">The levels and values do not agree with each other or with the row count.</exception>
     public static ParquetChunk Create(RawColumnData raw, ParquetColumnPlan plan, int rows, long uncompressedBytes) => raw switch
@@ -430,6 +439,73 @@ internal sealed class ParquetChunk<T> : ParquetChunk
         }
     }
 
+    public override void AppendArrow(Apache.Arrow.IArrowArrayBuilder builder, int first, int count)
+    {
+        var end = first + count;
+        if (_rowLevels is null && _rowValue is null)
+        {
+            // Every row has a value: one tight loop, the type's branch chosen by the JIT.
+            var values = _values;
+            for (var row = first; row < end; row++)
+            {
+                ParquetArrow.Append(builder, ref values[row]);
+            }
+
+            return;
+        }
+
+        for (var row = first; row < end; row++)
+        {
+            AppendArrow(builder, row);
+        }
+    }
+
+    public override void AppendArrow(Apache.Arrow.IArrowArrayBuilder builder, int row)
+    {
+        if (_rowLevels is not null)
+        {
+            var list = (Apache.Arrow.ListArray.Builder)builder;
+            var first = _rowLevels[row];
+            var end = _rowLevels[row + 1];
+            var code = _levelValue![first];
+            if (code == NullList)
+            {
+                list.AppendNull();
+                return;
+            }
+
+            list.Append();
+            if (code != EmptyList)
+            {
+                var items = list.ValueBuilder;
+                for (var l = first; l < end; l++)
+                {
+                    var i = _levelValue[l];
+                    if (i < 0)
+                    {
+                        ParquetArrow.AppendNull<T>(items);
+                    }
+                    else
+                    {
+                        ParquetArrow.Append(items, ref _values[i]);
+                    }
+                }
+            }
+
+            return;
+        }
+
+        var index = _rowValue is null ? row : _rowValue[row];
+        if (index < 0)
+        {
+            ParquetArrow.AppendNull<T>(builder);
+        }
+        else
+        {
+            ParquetArrow.Append(builder, ref _values[index]);
+        }
+    }
+
     public override string? GetText(int row)
     {
         if (_rowLevels is not null)
@@ -514,6 +590,12 @@ internal sealed class ParquetChunk<T> : ParquetChunk
 /// <param name="EntryDefinitionLevel">For a list, the definition level from which a list entry exists (a null element below the max).</param>
 internal sealed record ParquetColumnPlan(string Name, int DataFieldIndex, bool IsList, int MaxDefinitionLevel, int EntryDefinitionLevel)
 {
+    /// <summary>The Arrow type of the column's values (for a list, of its items), from the Parquet schema.</summary>
+    public Apache.Arrow.Types.IArrowType ArrowValueType { get; init; } = Apache.Arrow.Types.StringType.Default;
+
+    /// <summary>Arrow field metadata of the column, or <see langword="null"/>.</summary>
+    public IReadOnlyDictionary<string, string>? ArrowMetadata { get; init; }
+
     /// <summary>The property name, encoded once.</summary>
     public JsonEncodedText JsonName { get; } = JsonEncodedText.Encode(Name, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
 }

@@ -404,7 +404,12 @@ public sealed class ParquetPartitionReader : IPartitionReader
             // A list entry exists from the repeated node's level; an optional element adds one level for a null.
             var elementNullable = leaf.SchemaElement is { } element ? element.RepetitionType == FieldRepetitionType.OPTIONAL : leaf.IsNullable;
             var entryLevel = leaf.MaxDefinitionLevel - (isList && elementNullable ? 1 : 0);
-            plans.Add(new ParquetColumnPlan(field.Name, index, isList, leaf.MaxDefinitionLevel, entryLevel));
+            var (arrowType, arrowMetadata) = ParquetArrow.ValueType(leaf);
+            plans.Add(new ParquetColumnPlan(field.Name, index, isList, leaf.MaxDefinitionLevel, entryLevel)
+            {
+                ArrowValueType = arrowType,
+                ArrowMetadata = arrowMetadata,
+            });
         }
 
         return [.. plans];

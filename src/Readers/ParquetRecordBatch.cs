@@ -79,6 +79,53 @@ internal sealed class ParquetRecordBatch : RecordBatch
         return _chunks[segment][c].GetText(local);
     }
 
+    /// <summary>
+    /// The rows as Arrow columns typed from the Parquet schema (<see cref="ParquetArrow"/>), appended from the decoded
+    /// chunks.
+    /// </summary>
+    public override Apache.Arrow.RecordBatch ToArrow(ReadOnlySpan<int> rows)
+    {
+        var builders = new Apache.Arrow.IArrowArrayBuilder[_columns.Length];
+        var fields = new Apache.Arrow.Field[_columns.Length];
+        for (var c = 0; c < _columns.Length; c++)
+        {
+            builders[c] = ParquetArrow.CreateBuilder(_columns[c]);
+            fields[c] = ParquetArrow.Field(_columns[c]);
+        }
+
+        // Column by column over runs of consecutive rows of one segment (the usual case: a page in order), so each
+        // chunk appends a run in one loop.
+        var runs = new List<(int Segment, int First, int Count)>();
+        for (var i = 0; i < rows.Length;)
+        {
+            var segment = Locate(rows[i], out var local);
+            var count = 1;
+            while (i + count < rows.Length && rows[i + count] == rows[i] + count && rows[i + count] < _segmentStart[segment + 1])
+            {
+                count++;
+            }
+
+            runs.Add((segment, local, count));
+            i += count;
+        }
+
+        for (var c = 0; c < builders.Length; c++)
+        {
+            foreach (var (segment, first, count) in runs)
+            {
+                _chunks[segment][c].AppendArrow(builders[c], first, count);
+            }
+        }
+
+        var arrays = new Apache.Arrow.IArrowArray[builders.Length];
+        for (var c = 0; c < builders.Length; c++)
+        {
+            arrays[c] = ParquetArrow.Build(builders[c]);
+        }
+
+        return new Apache.Arrow.RecordBatch(new Apache.Arrow.Schema(fields, null), arrays, rows.Length);
+    }
+
     private int Locate(int row, out int local)
     {
         if ((uint)row >= (uint)_count)

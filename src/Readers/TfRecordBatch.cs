@@ -52,6 +52,15 @@ internal sealed class TfRecordBatch : RecordBatch
         return chunk.AsSpan(start, length);
     }
 
+    /// <summary>The columns of a projected read, in its order; <see langword="null"/> without a projection.</summary>
+    public override IReadOnlyList<string>? ColumnNames => _columns;
+
+    /// <summary>Where the raw data of record <paramref name="row"/> lies.</summary>
+    internal (byte[] Chunk, int Start, int Length) Segment(int row) => Locate(row);
+
+    /// <summary>The rows as Arrow columns typed from the feature kinds (<see cref="TfRecordArrow"/>).</summary>
+    public override Apache.Arrow.RecordBatch ToArrow(ReadOnlySpan<int> rows) => TfRecordArrow.Build(this, _columns, rows);
+
     private (byte[] Chunk, int Start, int Length) Locate(int row)
     {
         if ((uint)row >= (uint)_count)

@@ -7,6 +7,7 @@ using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 using OrleansShards.Readers;
+using OrleansShards.Readers.Tests;
 
 namespace OrleansShards.Silo.Tests;
 
@@ -217,6 +218,56 @@ public sealed class ArrowHttpTests(ServerFixture server) : IClassFixture<ServerF
         {
             AssertSame(await GetJson(second + "?columns=mixed,id,absent&limit=50"), projected, ["mixed", "id", "absent"]);
             Assert.Equal(50, projected.Batch.Column("absent").NullCount);
+        }
+    }
+
+    [Fact]
+    public async Task Tfrecord_and_sqlite_arrow_columns_are_typed_from_the_source_schema()
+    {
+        // TFRecord: examples with scalar, list and non-UTF-8 bytes features, and raw records; shuffled, so the page
+        // holds rows of the batch in another order.
+        TfRecordTestFiles.Write(Path.Combine(server.DataDir, "typed.tfrecord"), 300);
+        await CreateJob("arrow-tfrecord", """{"kind":"tfrecord","paths":["typed.tfrecord"]}""", 300, shuffle: true);
+        const string tf = "v1/jobs/arrow-tfrecord/tasks/e0.p0.0-300/records?offset=20&limit=150";
+        using (var page = await GetArrow(tf))
+        {
+            var json = await GetJson(tf);
+            ArrowAssert.SameValues(
+                [.. json.GetProperty("records").EnumerateArray()],
+                page.Schema,
+                page.Batch,
+                (field, bytes) => field.Name != "bytes" && System.Text.Unicode.Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : Convert.ToBase64String(bytes),
+                bareSingleValues: true);
+            var types = page.Schema.FieldsList.ToDictionary(f => f.Name, f => f.DataType);
+            Assert.IsType<Int64Type>(types["id"]);
+            Assert.IsType<FloatType>(types["score"]);
+            Assert.IsType<Int64Type>(Assert.IsType<ListType>(types["vec"]).ValueDataType);
+            Assert.IsType<BinaryType>(types["blob"]);
+            Assert.IsType<BinaryType>(types["bytes"]);
+            Assert.Equal("170", page.NextOffsetHeader);
+        }
+
+        // SQLite: declared types.
+        var db = Path.Combine(server.DataDir, "typed.db");
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=False"))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE t (id INTEGER PRIMARY KEY, r REAL, s TEXT, b BLOB);
+                WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 40)
+                INSERT INTO t SELECT x, x / 8.0, 'row ' || x, CASE WHEN x % 3 = 0 THEN NULL ELSE zeroblob(x % 5) END FROM g;
+                """;
+            await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        await CreateJob("arrow-sqlite", """{"kind":"sqlite","path":"typed.db","table":"t","keyColumn":"id"}""", 40);
+        const string sql = "v1/jobs/arrow-sqlite/tasks/e0.p0.0-40/records";
+        using (var page = await GetArrow(sql))
+        {
+            ArrowAssert.SameValues([.. (await GetJson(sql)).GetProperty("records").EnumerateArray()], page.Schema, page.Batch);
+            Assert.Equal(["id", "r", "s", "b"], page.Schema.FieldsList.Select(f => f.Name));
+            Assert.Equal([ArrowTypeId.Int64, ArrowTypeId.Double, ArrowTypeId.String, ArrowTypeId.Binary], page.Schema.FieldsList.Select(f => f.DataType.TypeId));
         }
     }
 

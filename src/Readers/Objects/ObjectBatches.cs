@@ -45,8 +45,86 @@ internal sealed class ConcatRecordBatch : RecordBatch
         return _parts[part].GetText(local, column);
     }
 
-    public override Apache.Arrow.RecordBatch ToArrow(ReadOnlySpan<int> rows) =>
-        _parts.Length == 1 && _columns is not null ? _parts[0].ToArrow(rows) : base.ToArrow(rows);
+    /// <summary>
+    /// The Arrow batches of each part for its runs of rows, concatenated, when the parts type their columns alike (so a
+    /// page spanning objects keeps the types of the source's schema); otherwise every column typed from the JSON values.
+    /// </summary>
+    public override Apache.Arrow.RecordBatch ToArrow(ReadOnlySpan<int> rows)
+    {
+        if (_parts.Length == 1 && _columns is not null)
+        {
+            return _parts[0].ToArrow(rows);
+        }
+
+        // Runs of rows of one part, in the page's order; a page shuffled across many objects is typed from JSON.
+        const int MaxRuns = 256;
+        var runs = new List<(int Part, List<int> Rows)>();
+        foreach (var row in rows)
+        {
+            var (part, local) = Locate(row);
+            if (runs.Count == 0 || runs[^1].Part != part)
+            {
+                if (runs.Count == MaxRuns)
+                {
+                    return base.ToArrow(rows);
+                }
+
+                runs.Add((part, []));
+            }
+
+            runs[^1].Rows.Add(local);
+        }
+
+        if (runs.Count == 0)
+        {
+            return base.ToArrow(rows);
+        }
+
+        var batches = new List<Apache.Arrow.RecordBatch>(runs.Count);
+        try
+        {
+            foreach (var (part, local) in runs)
+            {
+                batches.Add(_parts[part].ToArrow(local.ToArray()));
+            }
+
+            var schema = batches[0].Schema;
+            if (batches.Any(b => !SameFields(schema, b.Schema)))
+            {
+                return base.ToArrow(rows);
+            }
+
+            var arrays = new Apache.Arrow.IArrowArray[schema.FieldsList.Count];
+            for (var c = 0; c < arrays.Length; c++)
+            {
+                arrays[c] = Apache.Arrow.ArrowArrayConcatenator.Concatenate([.. batches.Select(b => b.Column(c))]);
+            }
+
+            return new Apache.Arrow.RecordBatch(schema, arrays, rows.Length);
+        }
+        finally
+        {
+            foreach (var batch in batches)
+            {
+                batch.Dispose();
+            }
+        }
+    }
+
+    private static bool SameFields(Apache.Arrow.Schema a, Apache.Arrow.Schema b) =>
+        a.FieldsList.Count == b.FieldsList.Count
+        && a.FieldsList.Zip(b.FieldsList).All(f => f.First.Name == f.Second.Name
+            && SameType(f.First.DataType, f.Second.DataType)
+            && f.First.Metadata?.GetValueOrDefault(ArrowRecords.JsonTextKey) == f.Second.Metadata?.GetValueOrDefault(ArrowRecords.JsonTextKey));
+
+    private static bool SameType(Apache.Arrow.Types.IArrowType a, Apache.Arrow.Types.IArrowType b) => a.TypeId == b.TypeId && (a, b) switch
+    {
+        (Apache.Arrow.Types.ListType x, Apache.Arrow.Types.ListType y) => SameType(x.ValueDataType, y.ValueDataType),
+        (Apache.Arrow.Types.TimestampType x, Apache.Arrow.Types.TimestampType y) => x.Unit == y.Unit && x.Timezone == y.Timezone,
+        (Apache.Arrow.Types.Decimal128Type x, Apache.Arrow.Types.Decimal128Type y) => x.Precision == y.Precision && x.Scale == y.Scale,
+        (Apache.Arrow.Types.Time64Type x, Apache.Arrow.Types.Time64Type y) => x.Unit == y.Unit,
+        _ => true,
+    };
 
     private (int Part, int Row) Locate(int row)
     {
@@ -105,6 +183,40 @@ internal sealed class RawObjectBatch(IReadOnlyList<(string Key, byte[]? Bytes)> 
         }
 
         writer.WriteEndObject();
+    }
+
+    /// <summary>The records as Arrow: <c>key</c> <c>utf8</c>, <c>bytes</c> <c>binary</c> (the object's bytes as they are).</summary>
+    public override Apache.Arrow.RecordBatch ToArrow(ReadOnlySpan<int> rows)
+    {
+        var fields = new List<Apache.Arrow.Field>(columns.Length);
+        var arrays = new List<Apache.Arrow.IArrowArray>(columns.Length);
+        foreach (var column in columns)
+        {
+            if (column == "key")
+            {
+                var keys = new Apache.Arrow.StringArray.Builder();
+                foreach (var row in rows)
+                {
+                    keys.Append(records[row].Key);
+                }
+
+                fields.Add(new Apache.Arrow.Field("key", Apache.Arrow.Types.StringType.Default, nullable: true));
+                arrays.Add(keys.Build());
+            }
+            else
+            {
+                var bytes = new Apache.Arrow.BinaryArray.Builder();
+                foreach (var row in rows)
+                {
+                    bytes.Append(records[row].Bytes.AsSpan());
+                }
+
+                fields.Add(new Apache.Arrow.Field("bytes", Apache.Arrow.Types.BinaryType.Default, nullable: true));
+                arrays.Add(bytes.Build());
+            }
+        }
+
+        return new Apache.Arrow.RecordBatch(new Apache.Arrow.Schema(fields, null), arrays, rows.Length);
     }
 
     public override string? GetText(int row, string column)

@@ -33,6 +33,12 @@ public sealed class ObjectSourceOptions
     /// <summary>The stride of the sparse record index of each object (see <see cref="CsvReaderOptions.IndexStride"/>).</summary>
     public int IndexStride { get; set; } = 1024;
 
+    /// <summary>
+    /// The most bytes the local copies (and their index side files) may take under the cache directory; least recently
+    /// used copies, older versions of a key first, are deleted beyond it (never one a read is using). Default 10 GiB.
+    /// </summary>
+    public long CacheMaxBytes { get; set; } = 10L << 30;
+
     /// <summary>The cache directory in effect.</summary>
     public string EffectiveCacheDirectory => Path.GetFullPath(CacheDirectory ?? Path.Combine(Path.GetTempPath(), "orleans-shards-objects"));
 }
@@ -109,7 +115,8 @@ public sealed class ObjectPartitionLayout
 /// </summary>
 /// <remarks>
 /// <para>
-/// csv, jsonl and tfrecord objects are streamed to a local file (a cache keyed by connection, container, key and ETag)
+/// csv, jsonl and tfrecord objects are streamed to a local file (a cache keyed by connection, container, key and ETag,
+/// bounded by <see cref="ObjectSourceOptions.CacheMaxBytes"/>: see <see cref="ObjectCache"/>)
 /// and read by <see cref="CsvPartitionReader"/>, <see cref="JsonLinesPartitionReader"/> and
 /// <see cref="TfRecordPartitionReader"/>: the same parsing and errors as file sources, a sparse index per object, and a
 /// read of a range seeks in the local file instead of fetching and parsing the object from its start. Memory stays bounded
@@ -128,7 +135,7 @@ public sealed class ObjectPartitionReader : IPartitionReader
     private readonly IPartitionReader? _inner;
     private readonly ObjectSourceOptions _options;
     private readonly Func<ObjectLocator, IObjectStore> _stores;
-    private readonly string _cacheDirectory;
+    private readonly ObjectCache _cache;
     private readonly ConcurrentDictionary<string, Task<ObjectPartitionLayout>> _layouts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _checked = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task<string>> _downloads = new(StringComparer.Ordinal);
@@ -147,7 +154,7 @@ public sealed class ObjectPartitionReader : IPartitionReader
         Transformer = transformer.ToLowerInvariant();
         _options = options;
         _stores = stores;
-        _cacheDirectory = options.EffectiveCacheDirectory;
+        _cache = ObjectCache.For(options.EffectiveCacheDirectory, options.CacheMaxBytes);
         _inner = Transformer switch
         {
             "raw" => null,
@@ -159,6 +166,9 @@ public sealed class ObjectPartitionReader : IPartitionReader
 
     /// <summary>The transformer: csv, jsonl, tfrecord or raw.</summary>
     public string Transformer { get; }
+
+    /// <summary>The local copies this reader reads from (shared by the readers of the same cache directory).</summary>
+    public ObjectCache Cache => _cache;
 
     /// <summary>How many objects this reader downloaded (for tests and metrics).</summary>
     public long DownloadCount => Interlocked.Read(ref _downloadCount);
@@ -268,7 +278,8 @@ public sealed class ObjectPartitionReader : IPartitionReader
             await Parallel.ForEachAsync(Enumerable.Range(0, objects.Count), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.DownloadParallelism) }, async (i, ct) =>
             {
                 var item = objects[i];
-                var local = await EnsureLocalAsync(store, locator, item, ct).ConfigureAwait(false);
+                using var lease = await EnsureLocalAsync(store, locator, item, ct).ConfigureAwait(false);
+                var local = lease.Path;
                 var description = await Translate(locator, item, local, () => _inner.DescribeAsync(local, ct)).ConfigureAwait(false);
                 counts[i] = description.RecordCount;
                 hashes[i] = description.Fingerprint.ContentHash;
@@ -311,7 +322,8 @@ public sealed class ObjectPartitionReader : IPartitionReader
 
                     var item = locator.Objects[i];
                     await CheckCurrentAsync(store, locator, item, cancellationToken).ConfigureAwait(false);
-                    var local = await EnsureLocalAsync(store, locator, item, cancellationToken).ConfigureAwait(false);
+                    using var lease = await EnsureLocalAsync(store, locator, item, cancellationToken).ConfigureAwait(false);
+                    var local = lease.Path;
                     var description = await Translate(locator, item, local, () => _inner!.DescribeAsync(local, cancellationToken)).ConfigureAwait(false);
                     if (description.Fingerprint.ContentHash != layout.LocalHashes[i] || description.RecordCount != entry.Records)
                     {
@@ -405,29 +417,40 @@ public sealed class ObjectPartitionReader : IPartitionReader
         _checked[key] = now;
     }
 
-    /// <summary>The local copy of an object version, downloaded when missing.</summary>
-    private async Task<string> EnsureLocalAsync(IObjectStore store, ObjectLocator locator, ObjectInfo item, CancellationToken cancellationToken)
+    /// <summary>
+    /// A lease on the local copy of an object version, downloaded when missing: the copy is not evicted from the cache
+    /// until the caller disposes the lease.
+    /// </summary>
+    private async Task<ObjectCache.Lease> EnsureLocalAsync(IObjectStore store, ObjectLocator locator, ObjectInfo item, CancellationToken cancellationToken)
     {
-        var identity = Encoding.UTF8.GetBytes($"{locator.Kind}\0{locator.Connection}\0{locator.Container}\0{item.Key}\0{item.ETag}\0{item.Size}");
-        var name = Convert.ToHexStringLower(XxHash128.Hash(identity));
-        var path = Path.Combine(_cacheDirectory, name[..2], name + ".object");
-        var info = new FileInfo(path);
-        if (info.Exists && info.Length == item.Size)
-        {
-            return path;
-        }
-
-        var task = _downloads.GetOrAdd(path, p => Task.Run(() => DownloadAsync(store, locator, item, p), CancellationToken.None));
+        var path = _cache.PathOf($"{locator.Kind}\0{locator.Connection}\0{locator.Container}\0{item.Key}", $"{item.ETag}\0{item.Size}");
+        var lease = _cache.Acquire(path);
         try
         {
-            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (task.IsCompleted)
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length == item.Size)
             {
-                _downloads.TryRemove(KeyValuePair.Create(path, task));
+                return lease;
             }
+
+            var task = _downloads.GetOrAdd(path, p => Task.Run(() => DownloadAsync(store, locator, item, p), CancellationToken.None));
+            try
+            {
+                await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return lease;
+            }
+            finally
+            {
+                if (task.IsCompleted)
+                {
+                    _downloads.TryRemove(KeyValuePair.Create(path, task));
+                }
+            }
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
         }
     }
 
@@ -470,6 +493,7 @@ public sealed class ObjectPartitionReader : IPartitionReader
             }
 
             File.Move(temp, path, overwrite: true);
+            _cache.Added(path);
             Interlocked.Increment(ref _downloadCount);
             return path;
         }

@@ -113,7 +113,7 @@ internal sealed class SqlPartitionReader(Func<SqlLocator, SqlDialect> dialects, 
         if (count == 0)
         {
             using var empty = new JsonRowBatchBuilder(0, 0, names, withCells: true);
-            return new SqlRecordBatch(empty.Build(place, names, JsonRowBatch.CellKind.RawValues), names);
+            return new SqlRecordBatch(empty.Build(place, names, JsonRowBatch.CellKind.RawValues), names, locator.Kind, columns);
         }
 
         var dialect = dialects(locator);
@@ -123,7 +123,7 @@ internal sealed class SqlPartitionReader(Func<SqlLocator, SqlDialect> dialects, 
             await using var transaction = await dialect.BeginReadAsync(connection, cancellationToken);
             await CheckCount(connection, transaction, index, place, cancellationToken);
             var startKey = await CheckBlocks(connection, transaction, index, request.Start, request.Start + count, place, cancellationToken);
-            return await ReadRows(connection, transaction, index.Table, startKey, count, columns, names, place, cancellationToken);
+            return await ReadRows(connection, transaction, index.Table, startKey, count, columns, names, place, locator.Kind, cancellationToken);
         }
         catch (DbException e) when (dialect.IsMissingObject(e))
         {
@@ -336,7 +336,7 @@ internal sealed class SqlPartitionReader(Func<SqlLocator, SqlDialect> dialects, 
         new(place, $"the rows with {index.Table.Key.Name} >= {SqlValues.Display(lower)}{(upper is null ? "" : $" and < {SqlValues.Display(upper)}")} hold {what}");
 
     private static async Task<RecordBatch> ReadRows(
-        DbConnection connection, DbTransaction transaction, SqlTable table, object startKey, int count, SqlColumn[] columns, string[] names, string place, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, SqlTable table, object startKey, int count, SqlColumn[] columns, string[] names, string place, string kind, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -365,7 +365,7 @@ internal sealed class SqlPartitionReader(Func<SqlLocator, SqlDialect> dialects, 
             throw new SourceChangedException(place, string.Create(CultureInfo.InvariantCulture, $"{rows} rows were found where the job's snapshot has {count}"));
         }
 
-        return new SqlRecordBatch(builder.Build(place, names, JsonRowBatch.CellKind.RawValues), names);
+        return new SqlRecordBatch(builder.Build(place, names, JsonRowBatch.CellKind.RawValues), names, kind, columns);
     }
 
     /// <summary>The table's columns a request asks for (all, in table order, when it names none) and their output names.</summary>
@@ -388,19 +388,26 @@ internal sealed class SqlPartitionReader(Func<SqlLocator, SqlDialect> dialects, 
 }
 
 /// <summary>A batch of table rows: every record has the same columns.</summary>
-internal sealed class SqlRecordBatch(JsonRowBatch rows, string[] columns) : RecordBatch
+/// <param name="cells">The rows' cells.</param>
+/// <param name="columns">The output names of the columns.</param>
+/// <param name="kind">sqlite or postgres, for the meaning of the column types.</param>
+/// <param name="types">The table's columns (names and declared types) in output order.</param>
+internal sealed class SqlRecordBatch(JsonRowBatch cells, string[] columns, string kind, SqlColumn[] types) : RecordBatch
 {
-    public override int Count => rows.Count;
+    /// <summary>The rows as Arrow columns typed from the declared column types (<see cref="SqlArrow"/>).</summary>
+    public override Apache.Arrow.RecordBatch ToArrow(ReadOnlySpan<int> rows) => SqlArrow.Build(cells, kind, types, columns, rows);
+
+    public override int Count => cells.Count;
 
     public override IReadOnlyList<string>? ColumnNames => columns;
 
-    public override void WriteRecord(Utf8JsonWriter writer, int row) => rows.WriteRecord(writer, row);
+    public override void WriteRecord(Utf8JsonWriter writer, int row) => cells.WriteRecord(writer, row);
 
-    public override string? GetText(int row, string column) => rows.GetText(row, column);
+    public override string? GetText(int row, string column) => cells.GetText(row, column);
 
     public override void Dispose()
     {
-        rows.Dispose();
+        cells.Dispose();
         base.Dispose();
     }
 }
