@@ -159,7 +159,7 @@ public static class ShardsServer
         builder.Services.Configure<SourceConnectionsOptions>(section);
         // Source adapters beyond files under the data roots (one line each):
         builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Sql.SqlSourceAdapter(new DataRoots(dataDir, shards.DataRoots.Select(Path.GetFullPath)), services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value));
-        builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Objects.ObjectSourceAdapter(services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value, new OrleansShards.Readers.Objects.ObjectSourceOptions { CacheDirectory = Path.Combine(dataDir, "cache", "objects") }));
+        builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Objects.ObjectSourceAdapter(services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value, new OrleansShards.Readers.Objects.ObjectSourceOptions { CacheDirectory = Path.Combine(dataDir, "cache", "objects"), CacheMaxBytes = section.GetValue<long?>("ObjectCache:MaxBytes") ?? 10L << 30 }));
         builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Live.RedisStreamsSourceAdapter(services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value));
         builder.Services.AddShardsLog(builder.Configuration, dataDir);
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
