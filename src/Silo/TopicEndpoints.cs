@@ -56,11 +56,11 @@ public static class TopicEndpoints
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
         topics.MapGet("/{topic}/partitions/{partition:int}/stream", FollowOverServerSentEvents)
-            .WithSummary("Follow a partition over Server-Sent Events").WithDescription("From ?from= or after the Last-Event-ID header; id: is the offset, data: the record; records that land later are pushed as they land.")
+            .WithSummary("Follow a partition over Server-Sent Events").WithDescription("From ?from= or after the Last-Event-ID header; id: is the offset, data: the record; records that land later are pushed as they land. If retention removes records the follower has not read, an event 'truncated' with {firstRetained} ends the stream.")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
         topics.MapGet("/{topic}/partitions/{partition:int}/ws", FollowOverWebSocket)
-            .WithSummary("Follow a partition over a WebSocket").WithDescription("From ?from=; one JSON message {offset, value} per record.")
+            .WithSummary("Follow a partition over a WebSocket").WithDescription("From ?from=; one JSON message {offset, value} per record. If retention removes records the follower has not read, the socket closes (policy violation) naming the first retained offset.")
             .Produces(StatusCodes.Status101SwitchingProtocols)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
         return app;
@@ -190,7 +190,24 @@ public static class TopicEndpoints
         response.Headers["X-Accel-Buffering"] = "no";
         await response.Body.FlushAsync(context.RequestAborted);
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        await Follow(store, topic, partition, start, first, context.RequestAborted, async (records, cancellationToken) =>
+        try
+        {
+            await FollowSse(store, topic, partition, start, first, response, buffer, context.RequestAborted);
+        }
+        catch (LogTruncatedException e)
+        {
+            // Retention removed records this follower had not read yet: say so in the stream, then end it.
+            buffer.ResetWrittenCount();
+            WriteAscii(buffer, string.Create(CultureInfo.InvariantCulture, $"event: truncated\ndata: {{\"firstRetained\":{e.FirstRetained}}}\n\n"));
+            await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+            await response.Body.FlushAsync(context.RequestAborted);
+        }
+
+        return Results.Empty;
+    }
+
+    private static Task FollowSse(ILogStore store, string topic, int partition, long start, LogReadResult first, HttpResponse response, ArrayBufferWriter<byte> buffer, CancellationToken aborted) =>
+        Follow(store, topic, partition, start, first, aborted, async (records, cancellationToken) =>
         {
             buffer.ResetWrittenCount();
             if (records.Count == 0)
@@ -209,8 +226,6 @@ public static class TopicEndpoints
             await response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken);
             await response.Body.FlushAsync(cancellationToken);
         });
-        return Results.Empty;
-    }
 
     private static async Task<IResult> FollowOverWebSocket(string topic, int partition, long? from, ILogStore store, HttpContext context)
     {
@@ -252,6 +267,11 @@ public static class TopicEndpoints
         catch (WebSocketException)
         {
             // The client went away without a close handshake.
+        }
+        catch (LogTruncatedException e) when (socket.State == WebSocketState.Open)
+        {
+            // Retention removed records this follower had not read yet: say so in the close, which ends the stream.
+            await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, string.Create(CultureInfo.InvariantCulture, $"truncated: first retained offset {e.FirstRetained}"), CancellationToken.None);
         }
 
         if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)

@@ -87,6 +87,62 @@ public sealed class TopicHttpTests(ServerFixture server) : IClassFixture<ServerF
         Assert.Equal(HttpStatusCode.Gone, sse.StatusCode);
     }
 
+    /// <summary>Appends 4,000 records of about 4 KB each: far more than the socket and Kestrel buffers, so a follower that stops reading stays behind.</summary>
+    private async Task AppendBulkyAsync(string topic)
+    {
+        var pad = new string('x', 4_000);
+        for (var first = 0; first < 4_000; first += 500)
+        {
+            var records = Enumerable.Range(first, 500).Select(i => new { id = i, pad });
+            (await server.Http.PostAsJsonAsync($"/v1/topics/{topic}/partitions/0/records", records)).EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
+    public async Task A_follower_that_retention_overtook_is_told_so_with_the_first_retained_offset()
+    {
+        var store = server.Services.GetRequiredService<ILogStore>();
+        using var timeout = new CancellationTokenSource(Patience);
+
+        // SSE: the follower reads a few records and stops reading; retention removes all but the last 100.
+        var topic = await NewTopicAsync();
+        await AppendBulkyAsync(topic);
+        using (var answer = await server.Http.GetAsync($"/v1/topics/{topic}/partitions/0/stream?from=0", HttpCompletionOption.ResponseHeadersRead, timeout.Token))
+        {
+            using var reader = new StreamReader(await answer.Content.ReadAsStreamAsync(timeout.Token));
+            for (var ids = 0; ids < 10 && await reader.ReadLineAsync(timeout.Token) is { } line;)
+            {
+                ids += line.StartsWith("id: ", StringComparison.Ordinal) ? 1 : 0;
+            }
+
+            await store.TruncateAsync(topic, 0, 3_900, timeout.Token);
+            var rest = await reader.ReadToEndAsync(timeout.Token);
+            Assert.EndsWith("event: truncated\ndata: {\"firstRetained\":3900}\n\n", rest, StringComparison.Ordinal);
+        }
+
+        // WebSocket: the same, told by the close.
+        var topic2 = await NewTopicAsync();
+        await AppendBulkyAsync(topic2);
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new UriBuilder(server.Http.BaseAddress!) { Scheme = "ws", Path = $"/v1/topics/{topic2}/partitions/0/ws", Query = "from=0" }.Uri, timeout.Token);
+        var buffer = new byte[64 * 1024];
+        for (var i = 0; i < 10; i++)
+        {
+            await socket.ReceiveAsync(buffer, timeout.Token);
+        }
+
+        await store.TruncateAsync(topic2, 0, 3_900, timeout.Token);
+        WebSocketReceiveResult result;
+        do
+        {
+            result = await socket.ReceiveAsync(buffer, timeout.Token);
+        }
+        while (result.MessageType != WebSocketMessageType.Close);
+
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, result.CloseStatus);
+        Assert.Contains("first retained offset 3900", result.CloseStatusDescription, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_sse_follower_that_disconnects_resumes_from_last_event_id_with_no_gap_and_no_repeat()
     {
