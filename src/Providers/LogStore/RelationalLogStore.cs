@@ -124,6 +124,27 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
     {
     }
 
+    /// <summary>
+    /// Whether <see cref="StartWatchingOtherProcesses"/> wakes waiters whenever another process commits, so that waiters
+    /// need not each poll the database every poll interval (they then look again only every <see cref="SafetyPollInterval"/>).
+    /// </summary>
+    protected virtual bool HearsOtherProcesses => false;
+
+    /// <summary>How often a waiter looks at the database by itself when the store hears other processes' commits.</summary>
+    protected static TimeSpan SafetyPollInterval { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The interval at which the store looks for other processes' appends.</summary>
+    protected TimeSpan PollInterval => _pollInterval;
+
+    /// <summary>Wakes every waiter: something was committed, and which partition is not known (they each look).</summary>
+    protected void WakeAllWaiters()
+    {
+        foreach (var signal in _signals.Values)
+        {
+            signal.Wake();
+        }
+    }
+
     /// <summary>Wakes the waiters of a partition, for an append this instance heard about from another process.</summary>
     protected void WakeWaiters(string topic, int partition)
     {
@@ -349,7 +370,8 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
                 return false;
             }
 
-            var wait = remaining < _pollInterval ? remaining : _pollInterval;
+            var poll = HearsOtherProcesses ? SafetyPollInterval : _pollInterval;
+            var wait = remaining < poll ? remaining : poll;
             try
             {
                 await woken.WaitAsync(wait, TimeProvider, cancellationToken).ConfigureAwait(false);
@@ -404,7 +426,8 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
 
             try
             {
-                await Task.WhenAny(woken).WaitAsync(remaining < _pollInterval ? remaining : _pollInterval, TimeProvider, cancellationToken).ConfigureAwait(false);
+                var poll = HearsOtherProcesses ? SafetyPollInterval : _pollInterval;
+                await Task.WhenAny(woken).WaitAsync(remaining < poll ? remaining : poll, TimeProvider, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {

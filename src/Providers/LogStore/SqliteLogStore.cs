@@ -15,6 +15,8 @@ namespace OrleansShards.Providers.LogStore;
 public sealed class SqliteLogStore : RelationalLogStore
 {
     private readonly SqliteLogStoreOptions _options;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _watching;
     private readonly string _readerConnectionString;
     private readonly string _writerConnectionString;
 
@@ -44,6 +46,80 @@ public sealed class SqliteLogStore : RelationalLogStore
             Pooling = true,
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
+    }
+
+    /// <inheritdoc/>
+    protected override bool HearsOtherProcesses => true;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One loop for the whole store, on a connection of its own, reads <c>PRAGMA data_version</c> every poll interval: it
+    /// changes when any other connection (another process, or this store's writer) committed. Then every waiter looks
+    /// again. So the idle cost is one tiny query per poll interval, whatever the number of waiters.
+    /// </remarks>
+    protected override void StartWatchingOtherProcesses()
+    {
+        if (Interlocked.Exchange(ref _watching, 1) == 0)
+        {
+            _ = Task.Run(() => WatchDataVersionAsync(_stopping.Token));
+        }
+    }
+
+    private async Task WatchDataVersionAsync(CancellationToken cancellationToken)
+    {
+        long? last = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder(_readerConnectionString) { Pooling = false }.ToString());
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA data_version";
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    var version = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+                    if (last is not null && version != last)
+                    {
+                        WakeAllWaiters();
+                    }
+
+                    last = version;
+                    await Task.Delay(PollInterval, TimeProvider, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (exception is SqliteException or InvalidOperationException)
+            {
+                // Waiters fall back to their own look every second meanwhile; wake them now so none waits for a missed commit.
+                last = null;
+                WakeAllWaiters();
+                Logger.LogWarning(exception, "Log store {Store}: watching for other processes' commits failed; retrying", Description);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _stopping.Cancel();
+            _stopping.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     /// <inheritdoc/>
