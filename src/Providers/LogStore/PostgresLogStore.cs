@@ -24,6 +24,7 @@ public sealed partial class PostgresLogStore : RelationalLogStore
     private readonly NpgsqlDataSource _dataSource;
     private readonly CancellationTokenSource _stopping = new();
     private int _listening;
+    private volatile bool _listeningNow;
 
     /// <summary>Connects to the database named by <paramref name="options"/> (lazily: the first operation opens the connection).</summary>
     public PostgresLogStore(PostgresLogStoreOptions options, TimeProvider? timeProvider = null, ILogger<PostgresLogStore>? logger = null)
@@ -101,6 +102,10 @@ public sealed partial class PostgresLogStore : RelationalLogStore
         session.Command($"SELECT pg_notify('{Channel}', @payload)", "@payload").Execute(partition.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + topic);
 
     /// <inheritdoc/>
+    /// <remarks>Only while the LISTEN connection is up: without it, waiters go back to polling every poll interval.</remarks>
+    protected override bool HearsOtherProcesses => _listeningNow;
+
+    /// <inheritdoc/>
     /// <remarks>One connection of this store listens for every append of every process: waiters wake at once instead of at the next poll.</remarks>
     protected override void StartWatchingOtherProcesses()
     {
@@ -130,6 +135,10 @@ public sealed partial class PostgresLogStore : RelationalLogStore
                     await listen.ExecuteNonQueryAsync(_stopping.Token).ConfigureAwait(false);
                 }
 
+                // Listening from now on; an append committed before LISTEN was not heard, so every waiter looks once.
+                _listeningNow = true;
+                WakeAllWaiters();
+
                 while (!_stopping.IsCancellationRequested)
                 {
                     await connection.WaitAsync(_stopping.Token).ConfigureAwait(false);
@@ -141,7 +150,9 @@ public sealed partial class PostgresLogStore : RelationalLogStore
             }
             catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException or IOException)
             {
-                // Waiters still poll meanwhile; listen again shortly.
+                // Waiters poll meanwhile (woken now, so none sits out a long wait); listen again shortly.
+                _listeningNow = false;
+                WakeAllWaiters();
                 LogListenFailed(Logger, exception, Description);
                 try
                 {
