@@ -59,6 +59,12 @@ public sealed partial class JobGrain
             throw new ShardsException(ShardsErrorKind.Invalid, "partition", $"job '{JobId}' has no partition {partition}");
         }
 
+        if (State.Lifecycle == JobStates.Cancelled)
+        {
+            // Nothing will be leased again: the splitters stop watching (a paused job goes on cutting).
+            throw new ShardsException(ShardsErrorKind.Conflict, "state", $"job '{JobId}' is cancelled: its splitters stop");
+        }
+
         long splitUpTo;
         var version = _live.Version;
         try
@@ -123,6 +129,11 @@ public sealed partial class JobGrain
 
     private async Task StartLiveSplitters()
     {
+        if (State.Lifecycle == JobStates.Cancelled)
+        {
+            return;
+        }
+
         var spec = State.Spec!;
         var maxWait = spec.MaxWaitMs ?? JobSpec.DefaultMaxWaitMs;
         await Task.WhenAll(State.Paths.Select((locator, p) => GrainFactory.GetGrain<ISplitterGrain>(SplitterGrain.KeyOf(JobId, p))

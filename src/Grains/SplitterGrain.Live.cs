@@ -135,9 +135,9 @@ public sealed partial class SplitterGrain
             {
                 return;
             }
-            catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
+            catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound || (e.Kind == ShardsErrorKind.Conflict && e.Field == "state"))
             {
-                // The job was deleted: nothing is left to cut for.
+                // The job was deleted or cancelled: nothing is left to cut for.
                 LogJobGone(logger, assignment.JobId, assignment.Partition);
                 StopWatching();
                 this.DeactivateOnIdle();
@@ -161,6 +161,6 @@ public sealed partial class SplitterGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Splitter {JobId}/{Partition}: watching the partition failed; retrying")]
     private static partial void LogWatchFailed(ILogger logger, Exception exception, string jobId, int partition);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Splitter {JobId}/{Partition}: the job is gone; the splitter stops")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Splitter {JobId}/{Partition}: the job is gone or cancelled; the splitter stops")]
     private static partial void LogJobGone(ILogger logger, string jobId, int partition);
 }

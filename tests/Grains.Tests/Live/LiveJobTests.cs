@@ -188,6 +188,25 @@ public sealed class LiveJobTests
     }
 
     [Fact]
+    public async Task A_cancelled_live_job_stops_cutting_and_a_paused_one_goes_on()
+    {
+        await using var live = await LiveScenario.StartAsync(partitions: 1);
+        var paused = await live.CreateJobAsync(new JobSpec { Id = "paused", ShardSize = 100, MaxWaitMs = 50 });
+        var cancelled = await live.CreateJobAsync(new JobSpec { Id = "cancelled", ShardSize = 100, MaxWaitMs = 50 });
+        await live.ProduceAsync(300, batch: 100);
+        await live.WaitForSplitterStateAsync(cancelled, expectedTotal: 300, TimeSpan.FromSeconds(30));
+        await live.WaitForSplitterStateAsync(paused, expectedTotal: 300, TimeSpan.FromSeconds(30));
+        await live.Job(paused).Pause();
+        await live.Job(cancelled).Cancel();
+
+        await live.ProduceAsync(300, batch: 100, firstId: 300);
+        await live.WaitForSplitterStateAsync(paused, expectedTotal: 600, TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(300, (await live.Job(cancelled).GetStatus()).Partitions[0].SplitUpTo);
+        Assert.Equal(JobStates.Cancelled, (await live.Job(cancelled).GetStatus()).State);
+    }
+
+    [Fact]
     public async Task A_live_job_on_a_missing_topic_is_refused_naming_the_field()
     {
         await using var live = await LiveScenario.StartAsync(partitions: 1);
