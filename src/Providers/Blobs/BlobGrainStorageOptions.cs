@@ -100,14 +100,7 @@ public static class BlobGrainStorageServiceCollectionExtensions
     /// <summary>Adds blob grain storage under <paramref name="name"/>; the options builder can bind the options from configuration.</summary>
     public static IServiceCollection AddBlobGrainStorage(this IServiceCollection services, string name, Action<OptionsBuilder<BlobGrainStorageOptions>>? configureOptions = null)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(name);
-        configureOptions?.Invoke(services.AddOptions<BlobGrainStorageOptions>(name));
-        services.AddTransient<IConfigurationValidator>(sp =>
-            new BlobGrainStorageOptionsValidator(sp.GetRequiredService<IOptionsMonitor<BlobGrainStorageOptions>>().Get(name), name));
-        services.AddTransient<IPostConfigureOptions<BlobGrainStorageOptions>, DefaultStorageProviderSerializerOptionsConfigurator<BlobGrainStorageOptions>>();
-        services.ConfigureNamedOptionForLogging<BlobGrainStorageOptions>(name);
-        return services.AddGrainStorage(name, Create);
+        return GrainStorageRegistration.Add<BlobGrainStorageOptions, BlobGrainStorage>(services, name, configureOptions, (options, storageName) => new BlobGrainStorageOptionsValidator(options, storageName));
     }
 
     /// <summary>Adds blob grain storage under <paramref name="name"/> to a silo.</summary>
@@ -115,10 +108,6 @@ public static class BlobGrainStorageServiceCollectionExtensions
         builder.ConfigureServices(services => services.AddBlobGrainStorage(name, configureOptions));
 
     /// <summary>Creates the storage named <paramref name="name"/> from its named options.</summary>
-    public static BlobGrainStorage Create(IServiceProvider services, string name)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptionsMonitor<BlobGrainStorageOptions>>().Get(name);
-        return ActivatorUtilities.CreateInstance<BlobGrainStorage>(services, name, options);
-    }
+    public static BlobGrainStorage Create(IServiceProvider services, string name) =>
+        GrainStorageRegistration.Create<BlobGrainStorageOptions, BlobGrainStorage>(services, name);
 }

@@ -69,14 +69,7 @@ public static class FileGrainStorageServiceCollectionExtensions
     /// <summary>Adds file grain storage under <paramref name="name"/>; the options builder can bind the options from configuration.</summary>
     public static IServiceCollection AddFileGrainStorage(this IServiceCollection services, string name, Action<OptionsBuilder<FileGrainStorageOptions>>? configureOptions = null)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(name);
-        configureOptions?.Invoke(services.AddOptions<FileGrainStorageOptions>(name));
-        services.AddTransient<IConfigurationValidator>(sp =>
-            new FileGrainStorageOptionsValidator(sp.GetRequiredService<IOptionsMonitor<FileGrainStorageOptions>>().Get(name), name));
-        services.AddTransient<IPostConfigureOptions<FileGrainStorageOptions>, DefaultStorageProviderSerializerOptionsConfigurator<FileGrainStorageOptions>>();
-        services.ConfigureNamedOptionForLogging<FileGrainStorageOptions>(name);
-        return services.AddGrainStorage(name, Create);
+        return GrainStorageRegistration.Add<FileGrainStorageOptions, FileGrainStorage>(services, name, configureOptions, (options, storageName) => new FileGrainStorageOptionsValidator(options, storageName));
     }
 
     /// <summary>Adds file grain storage under <paramref name="name"/> to a silo.</summary>
@@ -84,10 +77,6 @@ public static class FileGrainStorageServiceCollectionExtensions
         builder.ConfigureServices(services => services.AddFileGrainStorage(name, configureOptions));
 
     /// <summary>Creates the storage named <paramref name="name"/> from its named options.</summary>
-    public static FileGrainStorage Create(IServiceProvider services, string name)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptionsMonitor<FileGrainStorageOptions>>().Get(name);
-        return ActivatorUtilities.CreateInstance<FileGrainStorage>(services, name, options);
-    }
+    public static FileGrainStorage Create(IServiceProvider services, string name) =>
+        GrainStorageRegistration.Create<FileGrainStorageOptions, FileGrainStorage>(services, name);
 }

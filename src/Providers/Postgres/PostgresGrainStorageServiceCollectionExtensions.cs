@@ -23,14 +23,7 @@ public static class PostgresGrainStorageServiceCollectionExtensions
     /// <summary>Adds PostgreSQL grain storage under <paramref name="name"/>; the options builder can bind the options from configuration.</summary>
     public static IServiceCollection AddPostgresGrainStorage(this IServiceCollection services, string name, Action<OptionsBuilder<PostgresGrainStorageOptions>>? configureOptions = null)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(name);
-        configureOptions?.Invoke(services.AddOptions<PostgresGrainStorageOptions>(name));
-        services.AddTransient<IConfigurationValidator>(sp =>
-            new PostgresGrainStorageOptionsValidator(sp.GetRequiredService<IOptionsMonitor<PostgresGrainStorageOptions>>().Get(name), name));
-        services.AddTransient<IPostConfigureOptions<PostgresGrainStorageOptions>, DefaultStorageProviderSerializerOptionsConfigurator<PostgresGrainStorageOptions>>();
-        services.ConfigureNamedOptionForLogging<PostgresGrainStorageOptions>(name);
-        return services.AddGrainStorage(name, Create);
+        return GrainStorageRegistration.Add<PostgresGrainStorageOptions, PostgresGrainStorage>(services, name, configureOptions, (options, storageName) => new PostgresGrainStorageOptionsValidator(options, storageName));
     }
 
     /// <summary>Adds PostgreSQL grain storage under <paramref name="name"/> to a silo.</summary>
@@ -38,10 +31,6 @@ public static class PostgresGrainStorageServiceCollectionExtensions
         builder.ConfigureServices(services => services.AddPostgresGrainStorage(name, configureOptions));
 
     /// <summary>Creates the storage named <paramref name="name"/> from its named options (the factory <c>AddGrainStorage</c> calls).</summary>
-    public static PostgresGrainStorage Create(IServiceProvider services, string name)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptionsMonitor<PostgresGrainStorageOptions>>().Get(name);
-        return ActivatorUtilities.CreateInstance<PostgresGrainStorage>(services, name, options);
-    }
+    public static PostgresGrainStorage Create(IServiceProvider services, string name) =>
+        GrainStorageRegistration.Create<PostgresGrainStorageOptions, PostgresGrainStorage>(services, name);
 }

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-
 namespace OrleansShards.Providers.Sqlite;
 
 /// <summary>
@@ -11,10 +8,6 @@ public static class SqliteGrainStorageFactory
     /// <summary>
     /// Creates the storage named <paramref name="name"/> from its named <see cref="SqliteGrainStorageOptions"/>.
     /// </summary>
-    public static SqliteGrainStorage Create(IServiceProvider services, string name)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptionsMonitor<SqliteGrainStorageOptions>>().Get(name);
-        return ActivatorUtilities.CreateInstance<SqliteGrainStorage>(services, name, options);
-    }
+    public static SqliteGrainStorage Create(IServiceProvider services, string name) =>
+        GrainStorageRegistration.Create<SqliteGrainStorageOptions, SqliteGrainStorage>(services, name);
 }

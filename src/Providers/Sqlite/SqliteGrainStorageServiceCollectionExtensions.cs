@@ -34,14 +34,7 @@ public static class SqliteGrainStorageServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddSqliteGrainStorage(this IServiceCollection services, string name, Action<OptionsBuilder<SqliteGrainStorageOptions>>? configureOptions = null)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(name);
-        configureOptions?.Invoke(services.AddOptions<SqliteGrainStorageOptions>(name));
-        services.AddTransient<IConfigurationValidator>(sp =>
-            new SqliteGrainStorageOptionsValidator(sp.GetRequiredService<IOptionsMonitor<SqliteGrainStorageOptions>>().Get(name), name));
-        services.AddTransient<IPostConfigureOptions<SqliteGrainStorageOptions>, DefaultStorageProviderSerializerOptionsConfigurator<SqliteGrainStorageOptions>>();
-        services.ConfigureNamedOptionForLogging<SqliteGrainStorageOptions>(name);
-        return services.AddGrainStorage(name, SqliteGrainStorageFactory.Create);
+        return GrainStorageRegistration.Add<SqliteGrainStorageOptions, SqliteGrainStorage>(services, name, configureOptions, (options, storageName) => new SqliteGrainStorageOptionsValidator(options, storageName));
     }
 }
 
