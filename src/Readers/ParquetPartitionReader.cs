@@ -71,7 +71,7 @@ public sealed class ParquetPartitionReader : IPartitionReader
         var path = Path.GetFullPath(request.Path);
         var expected = request.Expected;
         var stat = FileStat.TryOf(path) ?? throw new SourceChangedException(path, "the file no longer exists");
-        CheckStat(path, expected, stat);
+        ReaderCore.CheckStat(path, expected, stat);
         ParquetFileInfo info;
         try
         {
@@ -79,41 +79,19 @@ public sealed class ParquetPartitionReader : IPartitionReader
         }
         catch (Exception e) when (e is InvalidDataException or NotSupportedException)
         {
-            CheckStat(path, expected, FileStat.TryOf(path) ?? throw new SourceChangedException(path, "the file was deleted while it was read"));
+            ReaderCore.CheckStat(path, expected, FileStat.TryOf(path) ?? throw new SourceChangedException(path, "the file was deleted while it was read"));
             throw new MalformedRecordException(path, request.Start, 0, e.Message);
         }
 
-        CheckStat(path, expected, new FileStat(info.Length, info.LastWriteTimeUtcTicks));
-        if (info.ContentHash != expected.ContentHash)
-        {
-            throw new SourceChangedException(path, $"content hash {expected.ContentHash:x16} -> {info.ContentHash:x16}, with the same length and modification time");
-        }
-
-        if (request.Start < 0 || request.End < request.Start || request.End > info.RowCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), $"{path}: the range [{request.Start}, {request.End}) is not within the file's {info.RowCount} records");
-        }
-
-        if (request.Limit is < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), request.Limit, "the limit must not be negative");
-        }
-
-        var count = request.End - request.Start;
-        if (request.Limit is { } limit && limit < count)
-        {
-            count = limit;
-        }
-
-        if (count > Array.MaxLength / 2)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), $"{path}: {count} records are too many for one batch");
-        }
+        ReaderCore.CheckStat(path, expected, new FileStat(info.Length, info.LastWriteTimeUtcTicks));
+        ReaderCore.CheckContentHash(path, expected, info.ContentHash);
+        ReaderCore.CheckRange(request, info.RowCount, path, $"file's {info.RowCount} records");
+        var count = ReaderCore.CountToRead(request, path);
 
         var projection = ReaderCore.Project(path, info.ColumnNames, request.Columns, unknownIsError: true)
             ?? [.. Enumerable.Range(0, info.Columns.Length)];
         var columns = projection.Select(i => info.Columns[i]).ToArray();
-        var batch = await ReadRangeAsync(path, expected, info, request.Start, (int)count, projection, columns, cancellationToken).ConfigureAwait(false);
+        var batch = await ReadRangeAsync(path, expected, info, request.Start, count, projection, columns, cancellationToken).ConfigureAwait(false);
         ReaderCore.CheckUnchanged(path, expected, batch);
         return batch;
     }
@@ -215,7 +193,7 @@ public sealed class ParquetPartitionReader : IPartitionReader
             catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
             {
                 // A file that changed under the read is reported as changed, not as malformed.
-                CheckStat(path, expected, FileStat.TryOf(path) ?? throw new SourceChangedException(path, "the file was deleted while it was read"));
+                ReaderCore.CheckStat(path, expected, FileStat.TryOf(path) ?? throw new SourceChangedException(path, "the file was deleted while it was read"));
                 throw new MalformedRecordException(path, rowStart, offset,
                     $"row group {rowGroup}, column '{plan.Name}' cannot be decoded ({e.GetType().Name}: {e.Message})");
             }
@@ -428,24 +406,6 @@ public sealed class ParquetPartitionReader : IPartitionReader
     private static NotSupportedException Unsupported(string path, string column, string what)
         => new($"{path}: column '{column}' is {what}; the Parquet reader reads columns of primitive values and lists of primitive values");
 
-    private static void CheckStat(string path, FileFingerprint expected, FileStat actual)
-    {
-        var changes = new List<string>(2);
-        if (actual.Length != expected.Length)
-        {
-            changes.Add($"length {expected.Length} -> {actual.Length} bytes");
-        }
-
-        if (actual.LastWriteTimeUtcTicks != expected.LastWriteTimeUtcTicks)
-        {
-            changes.Add($"modification time ticks {expected.LastWriteTimeUtcTicks} -> {actual.LastWriteTimeUtcTicks}");
-        }
-
-        if (changes.Count > 0)
-        {
-            throw new SourceChangedException(path, string.Join(", ", changes));
-        }
-    }
 }
 
 /// <summary>What the footer and one pass over the bytes tell of a Parquet file.</summary>

@@ -32,36 +32,51 @@ internal static class ReaderCore
         CheckStat(path, request.Expected, stat);
         var index = await store.GetAsync(path, stat, cancellationToken).ConfigureAwait(false);
         CheckStat(path, request.Expected, new FileStat(index.Length, index.LastWriteTimeUtcTicks));
-        if (index.ContentHash != request.Expected.ContentHash)
-        {
-            throw new SourceChangedException(path, $"content hash {request.Expected.ContentHash:x16} -> {index.ContentHash:x16}, with the same length and modification time");
-        }
+        CheckContentHash(path, request.Expected, index.ContentHash);
+        CheckRange(request, index.RecordCount, path, $"file's {index.RecordCount} records");
+        var count = CountToRead(request, path);
+        return (path, index, count);
+    }
 
-        if (request.Start < 0 || request.End < request.Start || request.End > index.RecordCount)
+    /// <summary>The content hash must be the pinned one (a file rewritten with the same length and time is caught here).</summary>
+    public static void CheckContentHash(string path, FileFingerprint expected, ulong actual)
+    {
+        if (actual != expected.ContentHash)
         {
-            throw new ArgumentOutOfRangeException(nameof(request), $"{path}: the range [{request.Start}, {request.End}) is not within the file's {index.RecordCount} records");
+            throw new SourceChangedException(path, $"content hash {expected.ContentHash:x16} -> {actual:x16}, with the same length and modification time");
+        }
+    }
+
+    /// <summary>The range and limit of <paramref name="request"/> must fit the <paramref name="available"/> records; <paramref name="what"/> names them in the error.</summary>
+    public static void CheckRange(ShardReadRequest request, long available, string place, string what)
+    {
+        if (request.Start < 0 || request.End < request.Start || request.End > available)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), $"{place}: the range [{request.Start}, {request.End}) is not within the {what}");
         }
 
         if (request.Limit is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(request), request.Limit, "the limit must not be negative");
         }
+    }
 
+    /// <summary>The records <paramref name="request"/> reads: its range, cut to its limit; refused when too many for one batch.</summary>
+    public static int CountToRead(ShardReadRequest request, string place)
+    {
         var count = request.End - request.Start;
         if (request.Limit is { } limit && limit < count)
         {
             count = limit;
         }
 
-        if (count > Array.MaxLength / 2)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), $"{path}: {count} records are too many for one batch");
-        }
-
-        return (path, index, (int)count);
+        return count <= Array.MaxLength / 2
+            ? (int)count
+            : throw new ArgumentOutOfRangeException(nameof(request), $"{place}: {count} records are too many for one batch");
     }
 
-    private static void CheckStat(string path, FileFingerprint expected, FileStat actual)
+    /// <summary>The file's length and modification time must be the pinned ones.</summary>
+    public static void CheckStat(string path, FileFingerprint expected, FileStat actual)
     {
         var changes = new List<string>(2);
         if (actual.Length != expected.Length)

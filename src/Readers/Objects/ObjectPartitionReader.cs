@@ -236,29 +236,11 @@ public sealed class ObjectPartitionReader : IPartitionReader
         }
 
         var layout = await DescribeObjectsAsync(request.Path, cancellationToken).ConfigureAwait(false);
-        if (request.Start < 0 || request.End < request.Start || request.End > layout.RecordCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), $"{locator.Display()}: the range [{request.Start}, {request.End}) is not within the partition's {layout.RecordCount} records");
-        }
-
-        if (request.Limit is < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), request.Limit, "the limit must not be negative");
-        }
-
-        var count = request.End - request.Start;
-        if (request.Limit is { } limit && limit < count)
-        {
-            count = limit;
-        }
-
-        if (count > Array.MaxLength / 2)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), $"{locator.Display()}: {count} records are too many for one batch");
-        }
+        ReaderCore.CheckRange(request, layout.RecordCount, locator.Display(), $"partition's {layout.RecordCount} records");
+        var count = ReaderCore.CountToRead(request, locator.Display());
 
         return Transformer == "raw"
-            ? await ReadRawAsync(locator, request.Start, (int)count, request.Columns, cancellationToken).ConfigureAwait(false)
+            ? await ReadRawAsync(locator, request.Start, count, request.Columns, cancellationToken).ConfigureAwait(false)
             : await ReadTransformedAsync(layout, request.Start, request.Start + count, request.Columns, cancellationToken).ConfigureAwait(false);
     }
 

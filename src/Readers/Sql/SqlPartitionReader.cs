@@ -98,15 +98,7 @@ internal sealed class SqlPartitionReader(Func<SqlLocator, SqlDialect> dialects, 
         var locator = SqlLocator.Parse(request.Path);
         var place = display(locator);
         var index = await IndexFor(request, locator, place, cancellationToken);
-        if (request.Start < 0 || request.End < request.Start || request.End > index.Count)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), $"{place}: the range [{request.Start}, {request.End}) is not within the table's {index.Count} rows");
-        }
-
-        if (request.Limit is < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), request.Limit, "the limit must not be negative");
-        }
+        ReaderCore.CheckRange(request, index.Count, place, $"table's {index.Count} rows");
 
         var (columns, names) = Project(index.Table, request.Columns, place);
         var count = (int)Math.Min(Math.Min(request.End - request.Start, request.Limit ?? int.MaxValue), int.MaxValue / 2);
