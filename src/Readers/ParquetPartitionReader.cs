@@ -32,7 +32,7 @@ public sealed class ParquetPartitionReader : IPartitionReader
     /// <summary>The default memory budget of the cache of decoded column chunks: 512 MiB.</summary>
     public const long DefaultCacheBytes = 512L << 20;
 
-    private readonly ConcurrentDictionary<string, Task<ParquetFileInfo>> _files = new(StringComparer.Ordinal);
+    private readonly FileVersionCache<ParquetFileInfo> _files;
     private readonly ParquetChunkCache _chunks;
     private long _describes;
 
@@ -42,6 +42,8 @@ public sealed class ParquetPartitionReader : IPartitionReader
     {
         ArgumentOutOfRangeException.ThrowIfNegative(cacheBytes);
         _chunks = new ParquetChunkCache(cacheBytes);
+        // A new version of a file makes the decoded chunks of its older versions useless.
+        _files = new FileVersionCache<ParquetFileInfo>(ScanAsync, (file, info) => _chunks.ForgetOtherVersions(file, info.Length, info.LastWriteTimeUtcTicks));
     }
 
     /// <summary>How many column chunks this reader decoded (for metrics and tests).</summary>
@@ -213,55 +215,8 @@ public sealed class ParquetPartitionReader : IPartitionReader
         }
     }
 
-    private async ValueTask<ParquetFileInfo> GetInfoAsync(string path, FileStat stat, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (_files.TryGetValue(path, out var existing))
-            {
-                if (existing.IsCompletedSuccessfully && existing.Result.Matches(stat))
-                {
-                    return existing.Result;
-                }
-
-                if (!existing.IsCompleted)
-                {
-                    try
-                    {
-                        var built = await existing.WaitAsync(cancellationToken).ConfigureAwait(false);
-                        if (built.Matches(stat))
-                        {
-                            return built;
-                        }
-                    }
-                    catch (Exception) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        // Another caller's scan failed: scan again below.
-                    }
-                }
-
-                var replacement = new Task<Task<ParquetFileInfo>>(() => ScanAsync(path));
-                var unwrappedReplacement = replacement.Unwrap();
-                if (_files.TryUpdate(path, unwrappedReplacement, existing))
-                {
-                    replacement.Start(TaskScheduler.Default);
-                    var info = await unwrappedReplacement.WaitAsync(cancellationToken).ConfigureAwait(false);
-                    _chunks.ForgetOtherVersions(path, info.Length, info.LastWriteTimeUtcTicks);
-                    return info;
-                }
-            }
-            else
-            {
-                var fresh = new Task<Task<ParquetFileInfo>>(() => ScanAsync(path));
-                var unwrapped = fresh.Unwrap();
-                if (_files.TryAdd(path, unwrapped))
-                {
-                    fresh.Start(TaskScheduler.Default);
-                    return await unwrapped.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-    }
+    private ValueTask<ParquetFileInfo> GetInfoAsync(string path, FileStat stat, CancellationToken cancellationToken) =>
+        _files.GetAsync(path, stat, cancellationToken);
 
     /// <summary>Reads the footer and hashes the file; again when the file changed meanwhile.</summary>
     private async Task<ParquetFileInfo> ScanAsync(string path)
@@ -409,7 +364,7 @@ public sealed class ParquetPartitionReader : IPartitionReader
 }
 
 /// <summary>What the footer and one pass over the bytes tell of a Parquet file.</summary>
-internal sealed class ParquetFileInfo(long length, long lastWriteTimeUtcTicks, ulong contentHash, long[] rowGroupStarts, ParquetColumnPlan[] columns)
+internal sealed class ParquetFileInfo(long length, long lastWriteTimeUtcTicks, ulong contentHash, long[] rowGroupStarts, ParquetColumnPlan[] columns) : IFileVersioned
 {
     public long Length { get; } = length;
     public long LastWriteTimeUtcTicks { get; } = lastWriteTimeUtcTicks;

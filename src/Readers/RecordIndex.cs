@@ -32,7 +32,7 @@ internal readonly record struct FileStat(long Length, long LastWriteTimeUtcTicks
 /// </summary>
 internal sealed class RecordIndex(
     string formatKey, long length, long lastWriteTimeUtcTicks, ulong contentHash, long recordCount,
-    int stride, string[] columns, long[] offsets)
+    int stride, string[] columns, long[] offsets) : IFileVersioned
 {
     public string FormatKey { get; } = formatKey;
     public long Length { get; } = length;
@@ -145,11 +145,23 @@ internal sealed class RecordIndex(
 /// <summary>
 /// Builds, persists beside the data, reloads and caches the sparse record indexes of one reader.
 /// </summary>
-internal sealed class RecordIndexStore(string formatKey, Func<string, CancellationToken, RecordIndex> scan)
+internal sealed class RecordIndexStore
 {
+    private readonly string _formatKey;
+    private readonly Func<string, CancellationToken, RecordIndex> _scan;
+    private readonly FileVersionCache<RecordIndex> _cache;
+
+    public RecordIndexStore(string formatKey, Func<string, CancellationToken, RecordIndex> scan)
+    {
+        _formatKey = formatKey;
+        _scan = scan;
+        // Building reads the whole file: a thread of its own rather than one of the pool's.
+        _cache = new FileVersionCache<RecordIndex>(file =>
+            Task.Factory.StartNew(() => LoadOrBuild(file), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+    }
+
     public const string SideFileExtension = ".osidx";
 
-    private readonly ConcurrentDictionary<string, Task<RecordIndex>> _cache = new(StringComparer.Ordinal);
     private long _scans;
     private long _sideFileLoads;
 
@@ -158,53 +170,9 @@ internal sealed class RecordIndexStore(string formatKey, Func<string, Cancellati
     public long SideFileLoads => Interlocked.Read(ref _sideFileLoads);
 
     /// <summary>The index of <paramref name="path"/> for the file as <paramref name="stat"/> describes it.</summary>
-    public async ValueTask<RecordIndex> GetAsync(string path, FileStat stat, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (_cache.TryGetValue(path, out var existing))
-            {
-                if (existing.IsCompletedSuccessfully && existing.Result.Matches(stat))
-                {
-                    return existing.Result;
-                }
-
-                if (!existing.IsCompleted)
-                {
-                    try
-                    {
-                        var built = await existing.WaitAsync(cancellationToken).ConfigureAwait(false);
-                        if (built.Matches(stat))
-                        {
-                            return built;
-                        }
-                    }
-                    catch (Exception) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        // Another caller's build failed: try again below with a fresh build.
-                    }
-                }
-
-                var replacement = new Task<RecordIndex>(() => LoadOrBuild(path), TaskCreationOptions.LongRunning);
-                if (_cache.TryUpdate(path, replacement, existing))
-                {
-                    replacement.Start(TaskScheduler.Default);
-                    // When the file changed since the caller looked at it, the index describes the file as
-                    // it is now: the caller compares it with what it expects.
-                    return await replacement.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-            }
-            else
-            {
-                var fresh = new Task<RecordIndex>(() => LoadOrBuild(path), TaskCreationOptions.LongRunning);
-                if (_cache.TryAdd(path, fresh))
-                {
-                    fresh.Start(TaskScheduler.Default);
-                    return await fresh.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-    }
+    /// <remarks>When the file changed since the caller looked at it, the index describes the file as it is now: the caller compares it with what it expects.</remarks>
+    public ValueTask<RecordIndex> GetAsync(string path, FileStat stat, CancellationToken cancellationToken) =>
+        _cache.GetAsync(path, stat, cancellationToken);
 
     private RecordIndex LoadOrBuild(string path)
     {
@@ -214,7 +182,7 @@ internal sealed class RecordIndexStore(string formatKey, Func<string, Cancellati
         {
             if (File.Exists(side))
             {
-                var loaded = RecordIndex.TryDeserialize(File.ReadAllBytes(side), formatKey);
+                var loaded = RecordIndex.TryDeserialize(File.ReadAllBytes(side), _formatKey);
                 if (loaded is not null && loaded.Matches(stat))
                 {
                     Interlocked.Increment(ref _sideFileLoads);
@@ -229,7 +197,7 @@ internal sealed class RecordIndexStore(string formatKey, Func<string, Cancellati
 
         for (var attempt = 0; ; attempt++)
         {
-            var index = scan(path, CancellationToken.None);
+            var index = _scan(path, CancellationToken.None);
             Interlocked.Increment(ref _scans);
             var after = FileStat.Of(path);
             if (!(after == stat && index.Matches(after)))
