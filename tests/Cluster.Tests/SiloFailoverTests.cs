@@ -1,3 +1,4 @@
+using OrleansShards.Tests.Servers;
 using OrleansShards.Tests.Sql;
 using System.Diagnostics;
 using Orleans.Runtime;
@@ -11,7 +12,7 @@ namespace OrleansShards.Cluster.Tests;
 /// directory, so only the configured shared grain storage (<c>Shards:Storage:Provider</c>) can carry the job over.
 /// </summary>
 [Collection(SiloProcessCollection.Name)]
-public sealed class SiloFailoverTests(PostgresServer postgres, ClusteringRedisServer redis)
+public sealed class SiloFailoverTests(PostgresServer postgres, RedisFixture redis)
 {
     private const int Rows = 4_000;
 

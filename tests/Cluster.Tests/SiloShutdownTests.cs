@@ -1,3 +1,4 @@
+using OrleansShards.Tests.Servers;
 using System.Diagnostics;
 using Orleans.Runtime;
 using OrleansShards.GrainInterfaces;
@@ -9,7 +10,7 @@ namespace OrleansShards.Cluster.Tests;
 /// hand its grains over and exit 0 within its grace period, and the job goes on on the other silo.
 /// </summary>
 [Collection(SiloProcessCollection.Name)]
-public sealed class SiloShutdownTests(ClusteringRedisServer redis)
+public sealed class SiloShutdownTests(RedisFixture redis)
 {
     [Fact]
     public async Task Sigterm_leaves_the_cluster_at_once_exits_zero_in_the_grace_period_and_the_job_goes_on_on_the_survivor()

@@ -1,3 +1,4 @@
+using OrleansShards.Tests.Servers;
 using System.Globalization;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
@@ -8,7 +9,7 @@ using StackExchange.Redis;
 namespace OrleansShards.Grains.Tests.Live;
 
 /// <summary>Redis Streams as a live source, end to end: a real redis-server, a real test cluster, stream keys as partitions.</summary>
-public sealed class RedisStreamsJobTests(RedisServer redis) : IClassFixture<RedisServer>
+public sealed class RedisStreamsJobTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
     private SourceConnectionsOptions Connections => new()
     {
