@@ -15,6 +15,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Client;
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 var samples = Arg("--samples", 500);
 var seconds = Arg("--seconds", 3);

@@ -7,6 +7,8 @@ using System.Text;
 using System.Text.Json;
 using Parquet;
 using Parquet.Schema;
+using OrleansShards.Readers.Arrow;
+using OrleansShards.Readers.Parquet;
 
 namespace OrleansShards.Readers.Bench;
 

@@ -7,6 +7,8 @@ using System.Text;
 using System.Text.Json;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Bench;
+using OrleansShards.Readers.Csv;
+using OrleansShards.Readers.JsonLines;
 using CH = CsvHelper;
 
 // Other formats have their own benchmark classes, chosen by the first argument.

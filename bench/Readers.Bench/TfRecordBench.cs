@@ -8,6 +8,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using OrleansShards.Readers.TfRecord;
 
 namespace OrleansShards.Readers.Bench;
 

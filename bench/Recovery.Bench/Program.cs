@@ -12,6 +12,7 @@ using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Recovery.Bench;
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 var options = BenchOptions.Parse(args);
 if (options is null)

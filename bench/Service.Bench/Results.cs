@@ -158,7 +158,7 @@ public sealed class Results(bool normal)
 
     private void PrintStorage()
     {
-        var sqlite = Get(Keys.Storage(OrleansShards.Silo.StorageSettings.Sqlite));
+        var sqlite = Get(Keys.Storage(OrleansShards.Silo.Hosting.StorageSettings.Sqlite));
         var table = new Table($"grain storage, {StorageBench.Workers} workers, maxTasks {StorageBench.MaxTasks}, strict", "cycles/s", "min..max", "latency us", "writes/cycle", "tx/cycle", "vs sqlite");
         foreach (var provider in StorageBench.Providers)
         {

@@ -12,6 +12,7 @@ using OrleansShards.Grains;
 using OrleansShards.Providers.Relational;
 using OrleansShards.Providers.Sqlite;
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Service.Bench;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using OrleansShards.Silo;
 using OrleansShards.Testing.Servers;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Service.Bench;
 

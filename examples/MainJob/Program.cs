@@ -10,6 +10,7 @@ using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.MainJob;
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 using Spectre.Console;
 using CH = CsvHelper;
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Readers;
+using OrleansShards.Readers.Csv;
 
 namespace OrleansShards.OrleansClient;
 

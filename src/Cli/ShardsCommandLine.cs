@@ -6,6 +6,7 @@ using OrleansShards.Client;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Silo;
 using Spectre.Console;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Cli;
 

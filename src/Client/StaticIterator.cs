@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using OrleansShards.Core;
 using OrleansShards.Readers;
+using OrleansShards.Readers.Csv;
 
 namespace OrleansShards.Client;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using OrleansShards.Readers;
+using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Client;
 

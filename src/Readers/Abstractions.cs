@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Readers;
 
@@ -83,7 +84,7 @@ public abstract class RecordBatch : IDisposable
     /// </para>
     /// <para>
     /// Batches of sources that have a schema override this to build their arrays directly with the source's types
-    /// (<see cref="ParquetArrow"/>: the Parquet schema; <see cref="TfRecordArrow"/>: the feature kinds; <see cref="Sql.SqlArrow"/>:
+    /// (<see cref="Parquet.ParquetArrow"/>: the Parquet schema; <see cref="TfRecord.TfRecordArrow"/>: the feature kinds; <see cref="Sql.SqlArrow"/>:
     /// the declared column types), and batches that can build the same columns faster override
     /// it too (CSV: every column is <c>utf8</c>, appended from the UTF-8 bytes as read). An override must keep the
     /// values equal to the JSON answer's and should keep <see cref="ColumnNames"/> as the field order.

@@ -1,4 +1,5 @@
 using System.IO.Enumeration;
+using OrleansShards.Readers.Indexing;
 
 namespace OrleansShards.Readers;
 

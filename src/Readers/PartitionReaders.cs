@@ -1,3 +1,7 @@
+using OrleansShards.Readers.Csv;
+using OrleansShards.Readers.JsonLines;
+using OrleansShards.Readers.Parquet;
+using OrleansShards.Readers.TfRecord;
 namespace OrleansShards.Readers;
 
 /// <summary>The file formats that a job can name, and their readers.</summary>

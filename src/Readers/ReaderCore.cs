@@ -1,3 +1,4 @@
+using OrleansShards.Readers.Indexing;
 namespace OrleansShards.Readers;
 
 /// <summary>What the file readers share: fingerprint checks, range checks, projection.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using OrleansShards.Core;
+using OrleansShards.Readers.Csv;
 
 namespace OrleansShards.Readers;
 

@@ -1,4 +1,5 @@
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 // `migrate`: apply the schemas the configured databases need, then exit (a Kubernetes Job runs the image so).
 if (args.Length > 0 && args[0] == "migrate")

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Cluster.Tests;
 

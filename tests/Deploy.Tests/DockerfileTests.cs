@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using k8s.Models;
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Deploy.Tests;
 

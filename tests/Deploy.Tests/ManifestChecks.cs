@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Deploy.Tests;
 

@@ -10,6 +10,7 @@ using OrleansShards.Readers;
 using OrleansShards.Readers.Objects;
 using OrleansShards.Readers.Tests.Objects;
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Grains.Tests;
 

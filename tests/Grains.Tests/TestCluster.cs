@@ -1,3 +1,4 @@
+using OrleansShards.Silo.Hosting;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -5,6 +5,7 @@ using Google.Protobuf;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Readers;
+using OrleansShards.Readers.TfRecord;
 
 namespace OrleansShards.Grains.Tests;
 

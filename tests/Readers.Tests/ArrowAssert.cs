@@ -4,6 +4,7 @@ using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
+using OrleansShards.Readers.Arrow;
 using ArrowBatch = Apache.Arrow.RecordBatch;
 
 namespace OrleansShards.Readers.Tests;

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using OrleansShards.Readers.Csv;
+using OrleansShards.Readers.JsonLines;
 
 namespace OrleansShards.Readers.Tests;
 

@@ -1,3 +1,5 @@
+using OrleansShards.Readers.Csv;
+using OrleansShards.Readers.JsonLines;
 namespace OrleansShards.Readers.Tests;
 
 public sealed class IndexTests : IDisposable

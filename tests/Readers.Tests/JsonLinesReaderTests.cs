@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using OrleansShards.Readers.JsonLines;
 
 namespace OrleansShards.Readers.Tests;
 

@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Parquet.Serialization;
+using OrleansShards.Readers.Parquet;
 
 namespace OrleansShards.Readers.Tests;
 

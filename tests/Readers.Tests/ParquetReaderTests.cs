@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.Text.Json;
 using Parquet;
 using Parquet.Serialization;
+using OrleansShards.Readers.Parquet;
 
 namespace OrleansShards.Readers.Tests;
 

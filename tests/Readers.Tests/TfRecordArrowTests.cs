@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Unicode;
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using OrleansShards.Readers.TfRecord;
 
 namespace OrleansShards.Readers.Tests;
 

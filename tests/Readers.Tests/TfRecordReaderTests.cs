@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using static OrleansShards.Readers.Tests.TfRecordTestFiles;
+using OrleansShards.Readers.TfRecord;
 
 namespace OrleansShards.Readers.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Google.Protobuf;
+using OrleansShards.Readers.TfRecord;
 
 namespace OrleansShards.Readers.Tests;
 

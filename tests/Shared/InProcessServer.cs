@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Client;
 using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Tests.Servers;
 

@@ -8,6 +8,7 @@ using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Tests;
+using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Silo.Tests;
 

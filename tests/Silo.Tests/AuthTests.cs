@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
+using OrleansShards.Silo.Auth;
 
 namespace OrleansShards.Silo.Tests;
 

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Hosting.Kubernetes;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Silo.Tests;
 

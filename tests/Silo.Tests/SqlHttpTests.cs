@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Tests.Sql;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Silo.Tests;
 

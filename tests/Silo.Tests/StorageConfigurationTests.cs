@@ -15,6 +15,7 @@ using OrleansShards.Providers.Postgres;
 using OrleansShards.Providers.Sqlite;
 using OrleansShards.Testing.Servers;
 using OrleansShards.Tests.Sql;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Silo.Tests;
 

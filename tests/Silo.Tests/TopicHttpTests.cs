@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansShards.Core;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Silo.Tests;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using OrleansShards.Core;
+using OrleansShards.Readers.JsonLines;
 
 namespace OrleansShards.Readers.Live;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Readers.Objects;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Text;
+using OrleansShards.Readers.Indexing;
 
 namespace OrleansShards.Readers.Objects;
 

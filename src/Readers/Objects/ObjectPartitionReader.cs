@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
+using OrleansShards.Readers.Csv;
 
 namespace OrleansShards.Readers.Objects;
 
@@ -117,8 +118,8 @@ public sealed class ObjectPartitionLayout
 /// <para>
 /// csv, jsonl and tfrecord objects are streamed to a local file (a cache keyed by connection, container, key and ETag,
 /// bounded by <see cref="ObjectSourceOptions.CacheMaxBytes"/>: see <see cref="ObjectCache"/>)
-/// and read by <see cref="CsvPartitionReader"/>, <see cref="JsonLinesPartitionReader"/> and
-/// <see cref="TfRecordPartitionReader"/>: the same parsing and errors as file sources, a sparse index per object, and a
+/// and read by <see cref="CsvPartitionReader"/>, <see cref="JsonLines.JsonLinesPartitionReader"/> and
+/// <see cref="TfRecord.TfRecordPartitionReader"/>: the same parsing and errors as file sources, a sparse index per object, and a
 /// read of a range seeks in the local file instead of fetching and parsing the object from its start. Memory stays bounded
 /// by the batch whatever the object's size. A download is a GET with <c>If-Match</c> on the pinned ETag, and is resumed
 /// with a ranged GET after a broken connection; reads from a local copy ask the store (a HEAD) whether the object is still

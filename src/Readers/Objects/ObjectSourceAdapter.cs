@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using OrleansShards.Core;
+using OrleansShards.Readers.Csv;
 
 namespace OrleansShards.Readers.Objects;
 

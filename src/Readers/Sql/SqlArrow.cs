@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using OrleansShards.Readers.Arrow;
 using ArrowBatch = Apache.Arrow.RecordBatch;
 
 namespace OrleansShards.Readers.Sql;

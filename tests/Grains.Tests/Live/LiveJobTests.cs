@@ -269,7 +269,7 @@ internal sealed class LiveScenario : IAsyncDisposable
             configureSilo: silo =>
             {
                 silo.Services.AddSingleton(store);
-                OrleansShards.Silo.ShardsServer.AddLiveJobWakeUp(silo);
+                OrleansShards.Silo.Hosting.ShardsServer.AddLiveJobWakeUp(silo);
             });
     }
 

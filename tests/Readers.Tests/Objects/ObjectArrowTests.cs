@@ -4,6 +4,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using OrleansShards.Core;
 using OrleansShards.Readers.Objects;
+using OrleansShards.Readers.TfRecord;
 
 namespace OrleansShards.Readers.Tests.Objects;
 

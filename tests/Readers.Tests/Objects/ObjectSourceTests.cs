@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using OrleansShards.Core;
 using OrleansShards.Readers.Objects;
+using OrleansShards.Readers.TfRecord;
 
 namespace OrleansShards.Readers.Tests.Objects;
 

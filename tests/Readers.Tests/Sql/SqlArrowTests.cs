@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using OrleansShards.Tests.Sql;
+using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Readers.Tests.Sql;
 

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using OrleansShards.Core;
+using OrleansShards.Providers.Streams;
+using OrleansShards.Providers.LogStore;
+using OrleansShards.Readers;
+using OrleansShards.Readers.Live;
+
+namespace OrleansShards.Silo.Hosting;
+
+/// <summary>Settings of the built-in log, bound from <c>Shards:LogStore</c>.</summary>
+public sealed class LogStoreSettings
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Shards:LogStore";
+
+    /// <summary><c>sqlite</c> (default: one file beside the grain state) or <c>postgres</c>.</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>sqlite: the log file; <c>{DataDir}/state/log.db</c> when empty.</summary>
+    public string? File { get; set; }
+
+    /// <summary>postgres: an Npgsql connection string without a password.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>postgres: the password as a secret reference (<c>env:NAME</c> or <c>file:PATH</c>).</summary>
+    public string? Password { get; set; }
+}
+
+/// <summary>Wires the built-in log: its store, chosen by configuration, topics as a live source of jobs, and its Orleans streams.</summary>
+public static class LogConfiguration
+{
+    /// <summary>The name of the persistent stream provider on the built-in log: one stream per topic partition (<see cref="OrleansShards.Providers.Streams.LogStreamIds"/>).</summary>
+    public const string StreamProviderName = "shards-log";
+
+    /// <summary>The grain storage Orleans keeps stream subscriptions in, so they survive a restart.</summary>
+    public const string PubSubStoreName = "PubSubStore";
+
+    /// <summary>
+    /// Adds the stream provider <see cref="StreamProviderName"/> on the log store; subscriptions live in
+    /// the silo's grain storage under <see cref="PubSubStoreName"/> unless the host registered another.
+    /// </summary>
+    public static ISiloBuilder AddShardsLogStreaming(this ISiloBuilder silo)
+    {
+        silo.Services.TryAddKeyedSingleton<Orleans.Storage.IGrainStorage>(PubSubStoreName, (services, _) =>
+            services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(OrleansShards.Grains.ShardsOptions.StorageName));
+        silo.AddShardsLogStreams(StreamProviderName);
+        return silo;
+    }
+
+    /// <summary>Registers the log store of <c>Shards:LogStore</c> and the topic source adapter.</summary>
+    /// <exception cref="InvalidOperationException">A setting is missing or wrong; the message names the key.</exception>
+    public static IServiceCollection AddShardsLog(this IServiceCollection services, IConfiguration configuration, string dataDir)
+    {
+        var settings = configuration.GetSection(LogStoreSettings.Section).Get<LogStoreSettings>() ?? new LogStoreSettings();
+        switch (settings.Provider.Trim().ToLowerInvariant())
+        {
+            case "sqlite":
+                var file = string.IsNullOrWhiteSpace(settings.File) ? Path.Combine(dataDir, "state", "log.db") : Path.GetFullPath(settings.File);
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                services.AddSqliteLogStore(o => o.DataSource = file);
+                break;
+            case "postgres":
+                if (string.IsNullOrWhiteSpace(settings.ConnectionString))
+                {
+                    throw new InvalidOperationException($"{LogStoreSettings.Section}:Provider is 'postgres' but {LogStoreSettings.Section}:ConnectionString is not set");
+                }
+
+                var builder = new Npgsql.NpgsqlConnectionStringBuilder(settings.ConnectionString);
+                if (!string.IsNullOrEmpty(builder.Password))
+                {
+                    throw new InvalidOperationException($"{LogStoreSettings.Section}:ConnectionString holds a password: put it in {LogStoreSettings.Section}:Password as env:NAME or file:PATH");
+                }
+
+                if (settings.Password is { } password)
+                {
+                    builder.Password = SecretReference.ResolveOrLiteral(password, $"{LogStoreSettings.Section}:Password");
+                }
+
+                services.AddPostgresLogStore(o => o.ConnectionString = builder.ConnectionString);
+                break;
+            default:
+                throw new InvalidOperationException($"{LogStoreSettings.Section}:Provider '{settings.Provider}' is neither 'sqlite' nor 'postgres'");
+        }
+
+        services.AddSingleton<ISourceAdapter>(sp => new TopicSourceAdapter(sp.GetRequiredService<ILogStore>()));
+        var retention = configuration.GetSection(TopicRetentionSettings.Section);
+        services.Configure<TopicRetentionSettings>(retention);
+        // Fails at start-up, naming the keys, rather than at the first retention round.
+        _ = (retention.Get<TopicRetentionSettings>() ?? new TopicRetentionSettings()).Policy;
+        services.AddSingleton<TopicRetention>();
+        services.AddHostedService<TopicRetentionService>();
+        return services;
+    }
+}

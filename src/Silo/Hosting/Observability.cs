@@ -1,0 +1,128 @@
+using Orleans.Dashboard;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OrleansShards.Grains;
+
+namespace OrleansShards.Silo.Hosting;
+
+/// <summary>
+/// Settings of what the silo exposes for operators, bound from <c>Shards:Metrics</c> and <c>Shards:Dashboard</c>.
+/// </summary>
+public sealed class ObservabilitySettings
+{
+    /// <summary>The Prometheus scrape endpoint.</summary>
+    public EndpointSettings Metrics { get; set; } = new() { Enabled = true, Path = "/metrics" };
+
+    /// <summary>The Orleans Dashboard: grain calls, silos, activations. Off by default: it profiles every grain call.</summary>
+    public EndpointSettings Dashboard { get; set; } = new() { Enabled = false, Path = "/dashboard" };
+
+    /// <summary>Reads the settings from the <c>Shards</c> section of <paramref name="configuration"/>.</summary>
+    public static ObservabilitySettings From(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var settings = new ObservabilitySettings();
+        configuration.GetSection(ShardsOptions.Section).Bind(settings);
+        settings.Metrics.Validate("Shards:Metrics:Path");
+        settings.Dashboard.Validate("Shards:Dashboard:Path");
+        return settings;
+    }
+}
+
+/// <summary>An HTTP endpoint that configuration turns on or off and places.</summary>
+public sealed class EndpointSettings
+{
+    /// <summary>Whether the silo serves it.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The path it is served under, starting with <c>/</c>.</summary>
+    public string Path { get; set; } = "/";
+
+    /// <summary>Throws when an enabled endpoint's path is not an absolute path, naming <paramref name="key"/>.</summary>
+    public void Validate(string key)
+    {
+        if (Enabled && (string.IsNullOrWhiteSpace(Path) || !Path.StartsWith('/') || Path.Length < 2))
+        {
+            throw new InvalidOperationException($"{key} '{Path}' must be a path below the root, such as '/metrics'");
+        }
+    }
+}
+
+/// <summary>
+/// Metrics for Prometheus (the OrleansShards meter of <see cref="ShardsMetrics"/> and Orleans' own
+/// meter) and the Orleans Dashboard, each switched by configuration.
+/// </summary>
+public static class Observability
+{
+    /// <summary>The service name of the exported metrics (<c>service_name</c> of Prometheus' <c>target_info</c>).</summary>
+    public const string ServiceName = "orleans-shards";
+
+    /// <summary>Orleans' meter: activations, messaging, membership, storage of every provider.</summary>
+    public const string OrleansMeterName = "Microsoft.Orleans";
+
+    /// <summary>Registers the metrics pipeline and, when enabled, the dashboard's silo services.</summary>
+    public static WebApplicationBuilder AddShardsObservability(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var settings = ObservabilitySettings.From(builder.Configuration);
+        if (settings.Metrics.Enabled)
+        {
+            builder.Services.AddOpenTelemetry()
+                // The instance is the pod (Kubernetes sets the host name to the pod name), so series of two silos stay apart.
+                .ConfigureResource(resource => resource.AddService(ServiceName, serviceInstanceId: Environment.MachineName))
+                .WithMetrics(metrics => metrics
+                    .AddMeter(ShardsMetrics.MeterName, OrleansMeterName)
+                    .AddPrometheusExporter());
+            // The exporter's endpoint is not a route handler, so the OpenAPI document learns of it here.
+            var path = settings.Metrics.Path;
+            builder.Services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Paths ??= new Microsoft.OpenApi.OpenApiPaths();
+                document.Paths[path] = new Microsoft.OpenApi.OpenApiPathItem
+                {
+                    Operations = new Dictionary<HttpMethod, Microsoft.OpenApi.OpenApiOperation>
+                    {
+                        [HttpMethod.Get] = new Microsoft.OpenApi.OpenApiOperation
+                        {
+                            Summary = "Prometheus metrics",
+                            Description = "Leases, reports and records per job, leases in flight, lag per live partition, state write latency, and Orleans' own meters, in the Prometheus text format.",
+                            Responses = new Microsoft.OpenApi.OpenApiResponses
+                            {
+                                ["200"] = new Microsoft.OpenApi.OpenApiResponse
+                                {
+                                    Description = "The Prometheus text exposition format",
+                                    Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType> { ["text/plain"] = new() },
+                                },
+                            },
+                        },
+                    },
+                };
+                return Task.CompletedTask;
+            }));
+        }
+
+        if (settings.Dashboard.Enabled)
+        {
+            builder.UseOrleans(silo => silo.AddDashboard());
+        }
+
+        return builder;
+    }
+
+    /// <summary>Maps the scrape endpoint and the dashboard, those that are enabled.</summary>
+    public static WebApplication MapShardsObservability(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var settings = ObservabilitySettings.From(app.Configuration);
+        if (settings.Metrics.Enabled)
+        {
+            app.MapPrometheusScrapingEndpoint(settings.Metrics.Path);
+        }
+
+        if (settings.Dashboard.Enabled)
+        {
+            app.MapOrleansDashboard(settings.Dashboard.Path.TrimEnd('/'));
+        }
+
+        return app;
+    }
+}

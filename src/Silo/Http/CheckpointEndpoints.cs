@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using OrleansShards.Core;
+using OrleansShards.GrainInterfaces;
+
+namespace OrleansShards.Silo.Http;
+
+/// <summary>The checkpoint routes of HTTP-API.md: <c>GET /v1/jobs/{id}/checkpoint</c> and <c>POST /v1/jobs/import</c>.</summary>
+public static class CheckpointEndpoints
+{
+    /// <summary>Maps the checkpoint routes onto the <c>/v1/jobs</c> group (whose filter turns errors into ProblemDetails).</summary>
+    public static RouteGroupBuilder MapCheckpoints(this RouteGroupBuilder jobs)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        jobs.MapGet("/{id}/checkpoint", (string id, IGrainFactory grains) => grains.GetGrain<IJobGrain>(id).ExportCheckpoint())
+            .WithSummary("Export a job's checkpoint").WithDescription("Todo, doing, a done summary and every splitter's offsets; never a secret. 409 while the job is still describing its source.")
+            .Produces<CheckpointDocument>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/import", Import)
+            .WithSummary("Create a job from a checkpoint").WithDescription("201 with the job's status; the leases that were in flight are re-queued. ?id= names the job when the document should not. 409 if the job exists; 400 names the place where the document is wrong or does not match its source.")
+            .Accepts<CheckpointDocument>("application/json").Produces<JobStatus>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
+        return jobs;
+    }
+
+    private static async Task<IResult> Import(HttpContext context, IGrainFactory grains, string? id = null)
+    {
+        var json = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        JsonElement root;
+        try
+        {
+            using var parsed = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
+            root = parsed.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "body", $"the body is not valid JSON (line {e.LineNumber + 1}): a checkpoint document is required");
+        }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "body", $"the body is a JSON {root.ValueKind.ToString().ToLowerInvariant()}, not a checkpoint document (an object)");
+        }
+
+        // Format and version first: a document of another version may hold fields this one does not know.
+        try
+        {
+            Checkpoints.CheckHeader(HeaderText(root, "format"), HeaderNumber(root, "version"));
+        }
+        catch (CheckpointException e)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, e.Field, e.Message);
+        }
+
+        CheckpointDocument document;
+        try
+        {
+            document = root.Deserialize<CheckpointDocument>(json)!;
+        }
+        catch (JsonException e)
+        {
+            var place = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.TrimStart('$', '.');
+            var end = e.Message.IndexOf(". Path:", StringComparison.Ordinal);
+            throw new ShardsException(ShardsErrorKind.Invalid, place, $"the checkpoint document is not valid at '{e.Path ?? "$"}': {(end > 0 ? e.Message[..end] : e.Message)}");
+        }
+
+        var jobId = string.IsNullOrWhiteSpace(id) ? document.JobId : id;
+        if (string.IsNullOrWhiteSpace(jobId))
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "jobId", "jobId is required: the document names no job and the request gives no ?id=");
+        }
+
+        var result = await grains.GetGrain<IJobGrain>(jobId).ImportCheckpoint(document);
+        return Results.Created($"/v1/jobs/{Uri.EscapeDataString(jobId)}", result.Status);
+    }
+
+    private static string? HeaderText(JsonElement root, string name) =>
+        !root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : throw new ShardsException(ShardsErrorKind.Invalid, name, $"{name} must be a string, not a JSON {value.ValueKind.ToString().ToLowerInvariant()}");
+
+    private static int? HeaderNumber(JsonElement root, string name) =>
+        !root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number
+        : throw new ShardsException(ShardsErrorKind.Invalid, name, $"{name} must be a whole number, not {value.GetRawText()}");
+}

@@ -1,0 +1,260 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using OrleansShards.Core;
+using OrleansShards.GrainInterfaces;
+using OrleansShards.Grains;
+using OrleansShards.Providers.Sqlite;
+using OrleansShards.Readers;
+using OrleansShards.Readers.Arrow;
+
+namespace OrleansShards.Silo.Http;
+
+/// <summary>The routes of HTTP-API.md: jobs, leases, reports, heartbeats, releases, records, health.</summary>
+public static class JobEndpoints
+{
+    /// <summary>Maps every route of the API.</summary>
+    public static IEndpointRouteBuilder MapShardsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }))
+            .WithTags("Operations").WithSummary("Liveness: the process serves requests").WithDescription("Always open, with or without authentication.");
+        app.MapGet("/readyz", (IClusterMembershipService membership, ILocalSiloDetails silo) =>
+            membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress) == SiloStatus.Active
+                ? Results.Ok(new { status = "ready" })
+                : Results.Problem(statusCode: 503, title: "Not ready", detail: "the silo has not joined its cluster yet"))
+            .WithTags("Operations").WithSummary("Readiness: the silo has joined its cluster").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        var jobs = app.MapGroup("/v1/jobs").AddEndpointFilter(MapErrors).WithTags("Jobs")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        jobs.MapPost("", CreateJob)
+            .WithSummary("Create a job").WithDescription("201 with the job's status; the same spec again is 200 (idempotent); another spec under the same id is 409. A path outside the data roots is 400.")
+            .Accepts<JobSpec>("application/json").Produces<JobStatus>(StatusCodes.Status201Created).Produces<JobStatus>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapGet("", ListJobs).WithSummary("List the jobs").Produces<JobListAnswer>();
+        jobs.MapCheckpoints();
+        jobs.MapGet("/{id}", (string id, IGrainFactory grains) => Job(grains, id).GetStatus())
+            .WithSummary("A job's status").Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapDelete("/{id}", async (string id, IGrainFactory grains) =>
+        {
+            await Job(grains, id).Delete();
+            return Results.NoContent();
+        }).WithSummary("Delete a job and its stored state").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("/{id}/pause", (string id, IGrainFactory grains) => Job(grains, id).Pause())
+            .WithSummary("Pause a job").WithDescription("No new leases; leases in flight may finish. Answers the new status.")
+            .Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/resume", (string id, IGrainFactory grains) => Job(grains, id).Resume())
+            .WithSummary("Resume a paused job").Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/cancel", (string id, IGrainFactory grains) => Job(grains, id).Cancel())
+            .WithSummary("Cancel a job").WithDescription("Leases are refused from now on; the state is kept.")
+            .Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/leases", Lease)
+            .WithSummary("Lease tasks").WithDescription("Up to maxTasks leases; a retry with the same requestId gets the same leases. No lease now is an empty list (with retryAfterMs for a live job).")
+            .Accepts<LeaseBody>("application/json").Produces<LeaseBatch>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("/{id}/reports", Report)
+            .WithSummary("Report tasks done or failed").WithDescription("One report, or several as 'reports' (one durable write, one outcome each). The same report again is 200 and changes nothing; a stale lease is 409 and changes nothing.")
+            .Accepts<ReportBody>("application/json").Produces<ReportAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/heartbeats", Heartbeat)
+            .WithSummary("Renew leases").WithDescription("Each lease's new expiry; null for a lease the worker no longer holds.")
+            .Accepts<LeasesBody>("application/json").Produces<HeartbeatAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("/{id}/releases", Release)
+            .WithSummary("Release leases").WithDescription("The leases end now and their shards go back to the queue (a worker shutting down).")
+            .Accepts<LeasesBody>("application/json").Produces<ReleaseAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapGet("/{id}/tasks/{taskId}/records", Records)
+            .WithSummary("Read a page of a task's records").WithDescription("JSON {records, nextOffset?} in source (or seeded) order, or with format=arrow an Arrow IPC stream with the next offset in the X-Next-Offset header. 409: the source file changed since the job was created; 422: a record cannot be parsed.")
+            .Produces<RecordsAnswer>().AddOpenApiOperationTransformer((operation, _, _) => ShardsWeb.AddBinaryAnswer(operation, "200", ArrowRecords.MediaType))
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        app.MapTopics();
+        return app;
+    }
+
+    private static IJobGrain Job(IGrainFactory grains, string id) => grains.GetGrain<IJobGrain>(id);
+
+    private static async Task<IResult> CreateJob(HttpContext context, IGrainFactory grains)
+    {
+        var spec = await ReadBody<JobSpec>(context);
+        var id = spec.Id ?? Guid.NewGuid().ToString("N")[..12];
+        var result = await Job(grains, id).Create(spec with { Id = id });
+        return result.Created
+            ? Results.Created($"/v1/jobs/{Uri.EscapeDataString(id)}", result.Status)
+            : Results.Ok(result.Status);
+    }
+
+    private static async Task<IResult> ListJobs(IGrainFactory grains)
+    {
+        var ids = await grains.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.Key).List();
+        var statuses = await Task.WhenAll(ids.Select(async id =>
+        {
+            try
+            {
+                return await Job(grains, id).GetStatus();
+            }
+            catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
+            {
+                return null;
+            }
+        }));
+        return Results.Ok(new { jobs = statuses.Where(s => s is not null) });
+    }
+
+    private static async Task<IResult> Lease(string id, HttpContext context, IGrainFactory grains)
+    {
+        var body = await ReadBody<LeaseBody>(context);
+        var batch = await Job(grains, id).Lease(new LeaseRequest(Required(body.WorkerId, "workerId"), body.MaxTasks ?? 1, body.RequestId));
+        return Results.Ok(batch);
+    }
+
+    private static async Task<IResult> Report(string id, HttpContext context, IGrainFactory grains)
+    {
+        var body = await ReadBody<ReportBody>(context);
+        if (body.Reports is { } many)
+        {
+            if (body.TaskId is not null || body.LeaseId is not null || body.Outcome is not null)
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, "reports", "a body holds either one report or 'reports', not both");
+            }
+
+            var reports = many.Select((r, i) => ToReport(r, $"reports[{i}].")).ToList();
+            return Results.Ok(new { results = await Job(grains, id).ReportMany(reports) });
+        }
+
+        return Results.Ok(await Job(grains, id).Report(ToReport(body, "")));
+    }
+
+    private static TaskReport ToReport(ReportBody body, string place)
+    {
+        var outcome = Required(body.Outcome, place + "outcome");
+        if (outcome is not ("done" or "failed"))
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, place + "outcome", $"{place}outcome '{outcome}' is neither 'done' nor 'failed'");
+        }
+
+        return new TaskReport(
+            Required(body.TaskId, place + "taskId"), Required(body.LeaseId, place + "leaseId"), Required(body.WorkerId, place + "workerId"), outcome == "done", body.Error);
+    }
+
+    private static async Task<IResult> Heartbeat(string id, HttpContext context, IGrainFactory grains)
+    {
+        var body = await ReadBody<LeasesBody>(context);
+        var renewed = await Job(grains, id).Heartbeat(Required(body.WorkerId, "workerId"), body.LeaseIds ?? throw Missing("leaseIds"));
+        return Results.Ok(new { leases = renewed });
+    }
+
+    private static async Task<IResult> Release(string id, HttpContext context, IGrainFactory grains)
+    {
+        var body = await ReadBody<LeasesBody>(context);
+        var released = await Job(grains, id).Release(Required(body.WorkerId, "workerId"), body.LeaseIds ?? throw Missing("leaseIds"));
+        return Results.Ok(new { released });
+    }
+
+    private static async Task<IResult> Records(
+        string id, string taskId, HttpContext context, IGrainFactory grains, TaskRecordReader reader,
+        string? columns = null, long? offset = null, int? limit = null, string? format = null)
+    {
+        if (format is not (null or "json" or "arrow"))
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "format", $"format '{format}' is not served; use 'json' or 'arrow'");
+        }
+
+        var plan = await Job(grains, id).GetReadPlan();
+        var projection = string.IsNullOrWhiteSpace(columns) ? null : columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        using var page = await reader.ReadAsync(plan, taskId, offset ?? 0, limit, projection, context.RequestAborted);
+        if (format == "arrow")
+        {
+            // An Arrow IPC stream of one record batch; nextOffset is a header (and schema metadata) since the body is no JSON.
+            context.Response.ContentType = ArrowRecords.MediaType;
+            if (page.NextOffset is { } next)
+            {
+                context.Response.Headers["X-Next-Offset"] = next.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            await page.WriteArrowAsync(context.Response.Body, context.RequestAborted);
+            return Results.Empty;
+        }
+
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            page.WriteDocument(writer);
+        }
+
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        return Results.Empty;
+    }
+
+    private static async Task<T> ReadBody<T>(HttpContext context)
+        where T : class
+    {
+        var json = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(context.Request.Body, json, context.RequestAborted)
+                ?? throw new ShardsException(ShardsErrorKind.Invalid, "body", "the body is empty or null: a JSON object is required");
+        }
+        catch (JsonException e)
+        {
+            var place = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.TrimStart('$', '.');
+            throw new ShardsException(ShardsErrorKind.Invalid, place, $"the body is not valid JSON for this request at '{e.Path ?? "$"}' (line {e.LineNumber + 1}): {FirstSentence(e.Message)}");
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". Path:", StringComparison.Ordinal);
+        return end > 0 ? message[..end] : message;
+    }
+
+    private static string Required(string? value, string field) =>
+        string.IsNullOrWhiteSpace(value) ? throw Missing(field) : value;
+
+    private static ShardsException Missing(string field) => new(ShardsErrorKind.Invalid, field, $"{field} is required");
+
+    internal static async ValueTask<object?> MapErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (ShardsException e)
+        {
+            var status = e.Kind switch
+            {
+                ShardsErrorKind.NotFound => StatusCodes.Status404NotFound,
+                ShardsErrorKind.Conflict => StatusCodes.Status409Conflict,
+                _ => StatusCodes.Status400BadRequest,
+            };
+            return Problem(status, e.Message, e.Field);
+        }
+        catch (SourceChangedException e)
+        {
+            return Problem(StatusCodes.Status409Conflict, e.Message, "taskId");
+        }
+        catch (MalformedRecordException e)
+        {
+            return Problem(StatusCodes.Status422UnprocessableEntity, e.Message, "taskId");
+        }
+        catch (Exception e) when (IsTransient(e))
+        {
+            // A silo died or the job's storage refused a write: the job comes back on its own in
+            // about a second (membership) and reloads its state, so tell the worker to retry rather
+            // than reporting a server bug.
+            context.HttpContext.Response.Headers.RetryAfter = "1";
+            return Problem(StatusCodes.Status503ServiceUnavailable, $"the cluster is recovering ({e.GetType().Name}: {e.Message}); retry the same request", null);
+        }
+    }
+
+    private static bool IsTransient(Exception e) =>
+        e is OrleansException or TimeoutException or OrleansShards.Providers.GrainStorageException or Orleans.Persistence.Redis.RedisStorageException or System.Data.Common.DbException { IsTransient: true }
+        || (e.InnerException is { } inner && IsTransient(inner));
+
+    internal static IResult Problem(int status, string detail, string? field) =>
+        Results.Problem(
+            statusCode: status,
+            detail: detail,
+            extensions: field is null ? null : new Dictionary<string, object?> { ["field"] = field });
+}
