@@ -1,31 +1,24 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Core;
+using static OrleansShards.Providers.LogStore.LogStoreValidation;
 
 namespace OrleansShards.Providers.LogStore;
 
 /// <summary>
 /// The relational log store shared by the SQLite and PostgreSQL dialects. Every write (appends, topic changes,
 /// truncation) is queued to one writer thread that commits everything queued while the previous commit was
-/// being made durable in one transaction (group commit): many producers appending one record each cost one
+/// being made durable in one transaction (group commit, the same writer as the grain storage's): many producers appending one record each cost one
 /// fsync per batch, not one per record. Offsets come from the partition's row (its high-water mark), bumped in
 /// the same transaction that inserts the records, so several processes appending to one database still get
 /// dense offsets. Reads run on pooled connections of their own, beside the writer.
 /// </summary>
 public abstract partial class RelationalLogStore : ILogStore, IDisposable
 {
-    private const int MaxTopicNameLength = 255;
-    private const int MaxPartitions = 65_536;
-
-    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
-
     private readonly ConcurrentDictionary<(string Topic, int Partition), AppendSignal> _signals = new();
-    private readonly int _maxBatchSize;
     private readonly TimeSpan _pollInterval;
-    private readonly Thread _writer;
+    private readonly LogWriter _writer;
     private readonly ILogger _logger;
     private WriterSession? _session;
     private long _transactions;
@@ -55,12 +48,10 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
 
         Description = description;
         _pollInterval = pollInterval;
-        _maxBatchSize = maxBatchSize;
         TimeProvider = timeProvider;
         Logger = logger;
         _logger = logger;
-        _writer = new Thread(RunWriter) { IsBackground = true, Name = $"Log store writer ({description})" };
-        _writer.Start();
+        _writer = new LogWriter(this, maxBatchSize);
     }
 
     /// <summary>Names the database in errors and logs.</summary>
@@ -230,7 +221,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
 
         cancellationToken.ThrowIfCancellationRequested();
         var write = new AppendWrite(topic, partition, records);
-        if (!_queue.Writer.TryWrite(write))
+        if (!_writer.TryEnqueue(write))
         {
             throw new ObjectDisposedException(GetType().Name, $"The log store {Description} is closed.");
         }
@@ -486,12 +477,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
             return;
         }
 
-        _queue.Writer.TryComplete();
-        if (Thread.CurrentThread != _writer)
-        {
-            _writer.Join();
-        }
-
+        _writer.Dispose();
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }
@@ -524,43 +510,6 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
     private static TopicDescription ReadTopic(DbDataReader reader) =>
         new(reader.GetString(0), reader.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
 
-    private static void ValidateTopic(string topic)
-    {
-        if (string.IsNullOrWhiteSpace(topic))
-        {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, "the topic name must not be empty");
-        }
-
-        if (topic.Length > MaxTopicNameLength)
-        {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"the topic name '{topic[..32]}...' is {topic.Length} characters long; at most {MaxTopicNameLength} are allowed");
-        }
-
-        foreach (var c in topic)
-        {
-            if (char.IsControl(c))
-            {
-                throw new LogStoreException(LogStoreErrorKind.Invalid, $"the topic name '{topic.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a control character");
-            }
-        }
-    }
-
-    private static void ValidatePartition(int partition)
-    {
-        if (partition < 0)
-        {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"partition numbers start at 0; {partition} is not one");
-        }
-    }
-
-    private static void ValidatePartitionCount(int partitions, string name)
-    {
-        if (partitions is < 1 or > MaxPartitions)
-        {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"{name} must be between 1 and {MaxPartitions}, not {partitions}");
-        }
-    }
-
     private static async ValueTask<(long TopicId, PartitionBounds Bounds)> ReadBoundsAsync(DbConnection connection, string topic, int partition, CancellationToken cancellationToken)
     {
         await using var command = Command(connection,
@@ -581,462 +530,16 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         return (reader.GetInt64(0), new PartitionBounds(reader.GetInt64(2), reader.GetInt64(3)));
     }
 
-    private static LogStoreException TopicNotFound(string topic) =>
-        new(LogStoreErrorKind.NotFound, $"topic '{topic}' does not exist");
-
-    private static LogStoreException PartitionNotFound(string topic, int partition, int partitions) =>
-        new(LogStoreErrorKind.NotFound, $"topic '{topic}' has {partitions} partition(s), numbered 0 to {partitions - 1}; partition {partition} does not exist");
-
-    private TopicDescription CreateTopic(WriterSession session, string topic, int partitions)
-    {
-        var existing = FindTopic(session, topic);
-        if (existing is { } found)
-        {
-            if (found.Description.Partitions != partitions)
-            {
-                throw new LogStoreException(LogStoreErrorKind.Conflict,
-                    $"topic '{topic}' exists with {found.Description.Partitions} partition(s); it cannot be created again with {partitions}");
-            }
-
-            return found.Description;
-        }
-
-        var createdAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        var id = Convert.ToInt64(session.Command(
-                $"INSERT INTO {LogStoreSchema.Topics} (name, partitions, created_at) VALUES (@name, @partitions, @created) RETURNING id",
-                "@name", "@partitions", "@created")
-            .Scalar(topic, partitions, createdAt), System.Globalization.CultureInfo.InvariantCulture);
-        InsertPartitions(session, id, 0, partitions);
-        return new TopicDescription(topic, partitions, DateTimeOffset.FromUnixTimeMilliseconds(createdAt));
-    }
-
-    private TopicDescription AddPartitions(WriterSession session, string topic, int partitions)
-    {
-        var (id, description) = FindTopic(session, topic) ?? throw TopicNotFound(topic);
-        if (partitions < description.Partitions)
-        {
-            throw new LogStoreException(LogStoreErrorKind.Invalid,
-                $"topic '{topic}' has {description.Partitions} partition(s); partitions are never removed, so it cannot shrink to {partitions}");
-        }
-
-        if (partitions == description.Partitions)
-        {
-            return description;
-        }
-
-        session.Command($"UPDATE {LogStoreSchema.Topics} SET partitions = @partitions WHERE id = @id", "@partitions", "@id").Execute(partitions, id);
-        InsertPartitions(session, id, description.Partitions, partitions);
-        return description with { Partitions = partitions };
-    }
-
-    private static void InsertPartitions(WriterSession session, long topicId, int from, int to)
-    {
-        var insert = session.Command(
-            $"INSERT INTO {LogStoreSchema.Partitions} (topic_id, part, first_retained, next_offset, last_appended_at) VALUES (@topic, @part, 0, 0, 0)",
-            "@topic", "@part");
-        for (var part = from; part < to; part++)
-        {
-            insert.Execute(topicId, part);
-        }
-    }
-
-    private static (long Id, TopicDescription Description)? FindTopic(WriterSession session, string topic)
-    {
-        using var reader = session.Command($"SELECT id, name, partitions, created_at FROM {LogStoreSchema.Topics} WHERE name = @name", "@name").Reader(topic);
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        return (reader.GetInt64(0), new TopicDescription(reader.GetString(1), reader.GetInt32(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
-    }
-
-    private static bool DeleteTopic(WriterSession session, string topic)
-    {
-        if (FindTopic(session, topic) is not { } found)
-        {
-            return false;
-        }
-
-        session.Command($"DELETE FROM {LogStoreSchema.Records} WHERE topic_id = @id", "@id").Execute(found.Id);
-        session.Command($"DELETE FROM {LogStoreSchema.Partitions} WHERE topic_id = @id", "@id").Execute(found.Id);
-        session.Command($"DELETE FROM {LogStoreSchema.Topics} WHERE id = @id", "@id").Execute(found.Id);
-        return true;
-    }
-
-    /// <summary>Appends the records of <c>batch[from..to)</c>, all to one partition, in order; returns the number appended.</summary>
-    private long AppendGroup(WriterSession session, List<PendingWrite> batch, int from, int to)
-    {
-        var first = (AppendWrite)batch[from];
-        var (topic, partition) = (first.Topic, first.Partition);
-        IReadOnlyList<ReadOnlyMemory<byte>> records;
-        if (to - from == 1)
-        {
-            records = first.Records;
-        }
-        else
-        {
-            var all = new List<ReadOnlyMemory<byte>>();
-            for (var i = from; i < to; i++)
-            {
-                all.AddRange(((AppendWrite)batch[i]).Records);
-            }
-
-            records = all;
-        }
-
-        var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-
-        // The row lock this update takes is held to the commit: a concurrent append from another process waits for it
-        // and then bumps the new high-water mark.
-        long topicId, next, appendedAt;
-        using (var reader = session.Command(
-                   $"UPDATE {LogStoreSchema.Partitions} SET next_offset = next_offset + @count, last_appended_at = {GreatestFunction}(last_appended_at, @now) " +
-                   $"WHERE part = @part AND topic_id = (SELECT id FROM {LogStoreSchema.Topics} WHERE name = @name) " +
-                   "RETURNING topic_id, next_offset, last_appended_at",
-                   "@count", "@now", "@part", "@name")
-               .Reader((long)records.Count, now, partition, topic))
-        {
-            if (!reader.Read())
-            {
-                reader.Close();
-                var refused = FindTopic(session, topic) is { } found ? PartitionNotFound(topic, partition, found.Description.Partitions) : TopicNotFound(topic);
-                for (var i = from; i < to; i++)
-                {
-                    batch[i].Error = refused;
-                }
-
-                return 0;
-            }
-
-            topicId = reader.GetInt64(0);
-            next = reader.GetInt64(1);
-            appendedAt = reader.GetInt64(2);
-        }
-
-        var offset = next - records.Count;
-        InsertRecords(session, topicId, partition, offset, appendedAt, records);
-        AnnounceAppend(session, topic, partition);
-        for (var i = from; i < to; i++)
-        {
-            var write = (AppendWrite)batch[i];
-            write.Result = new AppendResult(offset, offset + write.Records.Count);
-            offset += write.Records.Count;
-        }
-
-        return records.Count;
-    }
-
-    private static long Truncate(WriterSession session, string topic, int partition, long beforeOffset)
-    {
-        long topicId, firstRetained;
-        using (var reader = session.Command(
-                   $"UPDATE {LogStoreSchema.Partitions} SET first_retained = CASE WHEN first_retained >= @before THEN first_retained " +
-                   "WHEN next_offset <= @before THEN next_offset ELSE @before END " +
-                   $"WHERE part = @part AND topic_id = (SELECT id FROM {LogStoreSchema.Topics} WHERE name = @name) RETURNING topic_id, first_retained",
-                   "@before", "@part", "@name")
-               .Reader(beforeOffset, partition, topic))
-        {
-            if (!reader.Read())
-            {
-                reader.Close();
-                throw FindTopic(session, topic) is { } found ? PartitionNotFound(topic, partition, found.Description.Partitions) : TopicNotFound(topic);
-            }
-
-            topicId = reader.GetInt64(0);
-            firstRetained = reader.GetInt64(1);
-        }
-
-        session.Command($"DELETE FROM {LogStoreSchema.Records} WHERE topic_id = @topic AND part = @part AND record_offset < @before", "@topic", "@part", "@before")
-            .Execute(topicId, partition, firstRetained);
-        return firstRetained;
-    }
-
     private async ValueTask<T> Enqueue<T>(Func<WriterSession, T> run, (string Topic, int Partition)? appended, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var write = new PendingWrite<T>(run, appended);
-        if (!_queue.Writer.TryWrite(write))
+        if (!_writer.TryEnqueue(write))
         {
             throw new ObjectDisposedException(GetType().Name, $"The log store {Description} is closed.");
         }
 
         // Cancelling stops the wait, not the write: once queued, it commits (or fails) on its own.
         return await write.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private void RunWriter()
-    {
-        var reader = _queue.Reader;
-        var batch = new List<PendingWrite>(Math.Min(_maxBatchSize, 256));
-        while (true)
-        {
-            if (!reader.TryRead(out var first))
-            {
-                // A dedicated thread may block: it keeps the fsyncs off the thread pool.
-                var wait = reader.WaitToReadAsync();
-                var more = wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
-                if (!more)
-                {
-                    _session?.Dispose();
-                    _session = null;
-                    return;
-                }
-
-                continue;
-            }
-
-            batch.Add(first);
-            while (batch.Count < _maxBatchSize && reader.TryRead(out var next))
-            {
-                batch.Add(next);
-            }
-
-            // Partition rows are locked in one order, so two processes committing batches cannot deadlock on them.
-            if (batch.Count > 1)
-            {
-                var ordered = batch.OrderBy(w => w.Appended?.Topic ?? string.Empty, StringComparer.Ordinal).ThenBy(w => w.Appended?.Partition ?? -1).ToList();
-                batch.Clear();
-                batch.AddRange(ordered);
-            }
-
-            try
-            {
-                if (!TryCommit(batch))
-                {
-                    // A database error fails the whole transaction; each write then gets a transaction of its own, so
-                    // only the one at fault fails.
-                    foreach (var write in batch)
-                    {
-                        TryCommit([write]);
-                    }
-                }
-            }
-            catch (Exception exception)
-            {
-                LogBatchFailed(exception, Description);
-                foreach (var write in batch)
-                {
-                    write.Error ??= exception;
-                }
-            }
-
-            foreach (var write in batch)
-            {
-                write.Complete();
-                if (write.Error is null && write.Appended is { } key && _signals.TryGetValue(key, out var signal))
-                {
-                    signal.Wake();
-                }
-            }
-
-            batch.Clear();
-        }
-    }
-
-    /// <summary>Runs the writes in one transaction; false when the database failed it (nothing of it committed).</summary>
-    private bool TryCommit(List<PendingWrite> batch, bool retryDuplicate = true)
-    {
-        foreach (var write in batch)
-        {
-            write.Error = null;
-        }
-
-        try
-        {
-            _session ??= new WriterSession(OpenWriterConnection());
-        }
-        catch (Exception exception)
-        {
-            var failure = Failure("be opened", exception);
-            foreach (var write in batch)
-            {
-                write.Error = failure;
-            }
-
-            return true;
-        }
-
-        var session = _session;
-        try
-        {
-            session.Command(BeginStatement).Execute();
-            var appended = 0L;
-            for (var i = 0; i < batch.Count;)
-            {
-                if (batch[i] is AppendWrite first)
-                {
-                    // Appends to one partition (adjacent: the batch is ordered by partition) become one append of all
-                    // their records: one high-water mark update and one insert, whatever the number of producers.
-                    var end = i + 1;
-                    while (end < batch.Count && batch[end] is AppendWrite next && next.Topic == first.Topic && next.Partition == first.Partition)
-                    {
-                        end++;
-                    }
-
-                    appended += AppendGroup(session, batch, i, end);
-                    i = end;
-                    continue;
-                }
-
-                try
-                {
-                    batch[i].Run(session);
-                }
-                catch (LogStoreException refused)
-                {
-                    // Refused before it wrote anything: the rest of the batch goes on.
-                    batch[i].Error = refused;
-                }
-
-                i++;
-            }
-
-            session.Command("COMMIT").Execute();
-            Interlocked.Increment(ref _transactions);
-            Interlocked.Add(ref _appendedRecords, appended);
-            return true;
-        }
-        catch (Exception exception)
-        {
-            var failure = exception is DbException db && IsUniqueViolation(db)
-                ? exception
-                : Failure(batch.Count == 1 ? "commit a write" : "commit a batch of writes", exception);
-            LogBatchFailed(exception, Description);
-            try
-            {
-                session.Command("ROLLBACK").Execute();
-            }
-            catch (Exception rollback)
-            {
-                // The connection is broken: the next batch opens a new one.
-                LogRollbackFailed(rollback, Description);
-                _session = null;
-                session.Dispose();
-            }
-
-            foreach (var write in batch)
-            {
-                write.Error = failure;
-            }
-
-            if (retryDuplicate && batch.Count == 1 && exception is DbException unique && IsUniqueViolation(unique))
-            {
-                // Another process created the same topic at the same moment: run it again to see the topic it made.
-                batch[0].Error = null;
-                return TryCommit(batch, retryDuplicate: false);
-            }
-
-            return batch.Count == 1;
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Log store {Store}: a transaction failed")]
-    private partial void LogBatchFailed(Exception exception, string store);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Log store {Store}: rollback failed; the connection is reopened")]
-    private partial void LogRollbackFailed(Exception exception, string store);
-
-    /// <summary>Wakes the waiters of one partition: completed and replaced at every append.</summary>
-    private sealed class AppendSignal
-    {
-        private TaskCompletionSource _current = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Task => Volatile.Read(ref _current).Task;
-
-        public void Wake() =>
-            Interlocked.Exchange(ref _current, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-    }
-
-    private abstract class PendingWrite
-    {
-        protected PendingWrite((string Topic, int Partition)? appended) => Appended = appended;
-
-        public (string Topic, int Partition)? Appended { get; }
-
-        public Exception? Error { get; set; }
-
-        /// <summary>Runs inside the transaction; returns the number of records appended.</summary>
-        public abstract long Run(WriterSession session);
-
-        /// <summary>Called after the commit (or the failure): only now is an append acknowledged.</summary>
-        public abstract void Complete();
-    }
-
-    /// <summary>An append: run by the commit loop together with the other appends to its partition.</summary>
-    private sealed class AppendWrite : PendingWrite
-    {
-        private readonly TaskCompletionSource<AppendResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public AppendWrite(string topic, int partition, IReadOnlyList<ReadOnlyMemory<byte>> records)
-            : base((topic, partition))
-        {
-            Topic = topic;
-            Partition = partition;
-            Records = records;
-        }
-
-        public string Topic { get; }
-
-        public int Partition { get; }
-
-        public IReadOnlyList<ReadOnlyMemory<byte>> Records { get; }
-
-        public AppendResult Result { get; set; }
-
-        public Task<AppendResult> Task => _completion.Task;
-
-        public override long Run(WriterSession session) => throw new InvalidOperationException("Appends are run by the commit loop.");
-
-        public override void Complete()
-        {
-            if (Error is { } error)
-            {
-                _completion.TrySetException(error);
-            }
-            else
-            {
-                _completion.TrySetResult(Result);
-            }
-        }
-    }
-
-    private sealed class PendingWrite<T> : PendingWrite
-    {
-        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly Func<WriterSession, T> _run;
-        private T? _result;
-
-        public PendingWrite(Func<WriterSession, T> run, (string Topic, int Partition)? appended)
-            : base(appended) => _run = run;
-
-        public Task<T> Task => _completion.Task;
-
-        public override long Run(WriterSession session)
-        {
-            _result = _run(session);
-            return 0;
-        }
-
-        public override void Complete()
-        {
-            if (Error is { } error)
-            {
-                _completion.TrySetException(error);
-            }
-            else
-            {
-                _completion.TrySetResult(_result!);
-            }
-        }
-    }
-}
-
-/// <summary>The database of a log store could not be reached or refused a statement; the message names the store.</summary>
-public sealed class LogStoreUnavailableException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public LogStoreUnavailableException(string message, Exception innerException) : base(message, innerException)
-    {
     }
 }

@@ -1,36 +1,29 @@
 using System.Data;
 using System.Data.Common;
 using System.Globalization;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
+using OrleansShards.Providers.GroupCommit;
 
 namespace OrleansShards.Providers.Relational;
 
 /// <summary>
-/// The one writer of a storage. Every write of every grain on the silo is queued here; a dedicated thread takes
-/// everything that queued up while the previous commit was being made durable and commits it in one transaction
-/// (group commit), then completes each caller with its own outcome. A durable commit costs an fsync whether it holds
-/// one row or a thousand (SQLite allows one writer at a time anyway; PostgreSQL flushes its WAL once per commit).
+/// The one writer of a grain storage: every write of every grain on the silo is committed here, a batch per
+/// transaction (<see cref="GroupCommitWriter{TOperation}"/>). SQLite allows one writer at a time anyway; PostgreSQL
+/// flushes its WAL once per commit.
 /// </summary>
-internal sealed partial class RelationalStateWriter : IDisposable
+internal sealed partial class RelationalStateWriter : GroupCommitWriter<WriteOperation>
 {
-    private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
-
     private readonly RelationalDialect _dialect;
     private readonly string _serviceId;
     private readonly string _providerName;
-    private readonly int _maxBatchSize;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly Thread _thread;
     private Session? _session;
 
     private long _transactions;
     private long _writes;
     private int _largestBatch;
-    private int _pending;
 
     /// <summary>Starts the writer on <paramref name="connection"/>, opened by the dialect (which also made the schema).</summary>
     public RelationalStateWriter(
@@ -41,16 +34,15 @@ internal sealed partial class RelationalStateWriter : IDisposable
         int maxBatchSize,
         TimeProvider timeProvider,
         ILogger logger)
+        : base($"{dialect.Kind} grain storage writer ({providerName})", maxBatchSize)
     {
         _dialect = dialect;
         _serviceId = serviceId;
         _providerName = providerName;
-        _maxBatchSize = maxBatchSize;
         _timeProvider = timeProvider;
         _logger = logger;
         _session = new Session(dialect, connection, serviceId);
-        _thread = new Thread(Run) { IsBackground = true, Name = $"{dialect.Kind} grain storage writer ({providerName})" };
-        _thread.Start();
+        Start();
     }
 
     public long Transactions => Interlocked.Read(ref _transactions);
@@ -59,83 +51,14 @@ internal sealed partial class RelationalStateWriter : IDisposable
 
     public int LargestBatch => Volatile.Read(ref _largestBatch);
 
-    /// <summary>Writes accepted and not yet completed: queued, or in the batch being committed.</summary>
-    public int Pending => Volatile.Read(ref _pending);
+    /// <inheritdoc/>
+    protected override void OnUnexpectedFailure(Exception exception) => LogBatchFailed(exception, _providerName, _dialect.Where);
 
-    public bool TryEnqueue(WriteOperation operation)
+    /// <summary>Closes the connection once the last batch is committed.</summary>
+    protected override void OnStopped()
     {
-        Interlocked.Increment(ref _pending);
-        if (_queue.Writer.TryWrite(operation))
-        {
-            return true;
-        }
-
-        Interlocked.Decrement(ref _pending);
-        return false;
-    }
-
-    /// <summary>
-    /// Stops taking writes, lets the writer commit everything already queued, and closes the connection.
-    /// </summary>
-    public void Dispose()
-    {
-        _queue.Writer.TryComplete();
-        if (Thread.CurrentThread != _thread)
-        {
-            _thread.Join();
-        }
-
         _session?.Dispose();
         _session = null;
-    }
-
-    private void Run()
-    {
-        var reader = _queue.Reader;
-        var batch = new List<WriteOperation>(Math.Min(_maxBatchSize, 256));
-        while (true)
-        {
-            if (!reader.TryRead(out var first))
-            {
-                // A dedicated thread may block: it keeps the fsyncs off the thread pool that the grains run on.
-                var wait = reader.WaitToReadAsync();
-                var more = wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
-                if (!more)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            batch.Add(first);
-            while (batch.Count < _maxBatchSize && reader.TryRead(out var next))
-            {
-                batch.Add(next);
-            }
-
-            try
-            {
-                CommitBatch(batch);
-            }
-            catch (Exception exception)
-            {
-                // CommitBatch completes every operation itself; this only keeps the thread alive on a bug.
-                LogBatchFailed(exception, _providerName, _dialect.Where);
-                foreach (var operation in batch)
-                {
-                    operation.Error ??= exception;
-                }
-            }
-
-            Interlocked.Add(ref _pending, -batch.Count);
-            foreach (var operation in batch)
-            {
-                operation.Complete();
-            }
-
-            batch.Clear();
-        }
     }
 
     /// <summary>
@@ -168,7 +91,7 @@ internal sealed partial class RelationalStateWriter : IDisposable
     /// different ETag fails only its own operation. A failure that makes the database roll the whole transaction back
     /// fails the operation that caused it, and the rest are applied again in a fresh transaction.
     /// </summary>
-    private void CommitBatch(List<WriteOperation> batch)
+    protected override void CommitBatch(List<WriteOperation> batch)
     {
         if (Connected(batch) is not { } session)
         {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Tasks.Sources;
+using OrleansShards.Providers.GroupCommit;
 
 namespace OrleansShards.Providers.Relational;
 
@@ -19,7 +20,7 @@ internal enum WriteKind : byte
 /// One queued write and the awaitable its caller waits on. Pooled: at group-commit rates a
 /// TaskCompletionSource plus its Task per write is measurable garbage, and the operation object is needed anyway.
 /// </summary>
-internal sealed class WriteOperation : IValueTaskSource<long>
+internal sealed class WriteOperation : IValueTaskSource<long>, IGroupCommitOperation
 {
     private const int MaxPooled = 4096;
     private static readonly ConcurrentQueue<WriteOperation> Pool = new();
@@ -36,7 +37,7 @@ internal sealed class WriteOperation : IValueTaskSource<long>
 
     /// <summary>Set by the writer inside the transaction, published to the caller only after the commit.</summary>
     public long NewEtag;
-    public Exception? Error;
+    public Exception? Error { get; set; }
 
     public static WriteOperation Rent()
     {
