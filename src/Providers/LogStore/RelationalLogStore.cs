@@ -245,12 +245,12 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         ValidatePartition(partition);
         if (fromOffset < 0)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to read from must not be negative, not {fromOffset}");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to read from must not be negative, not {fromOffset}");
         }
 
         if (maxRecords < 1)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: the number of records to read must be at least 1, not {maxRecords}");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"topic '{topic}' partition {partition}: the number of records to read must be at least 1, not {maxRecords}");
         }
 
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -340,7 +340,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         ValidatePartition(partition);
         if (beforeOffset < 0)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to truncate before must not be negative, not {beforeOffset}");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to truncate before must not be negative, not {beforeOffset}");
         }
 
         return await Enqueue(session => Truncate(session, topic, partition, beforeOffset), appended: null, cancellationToken).ConfigureAwait(false);
@@ -471,7 +471,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
                     throw TopicNotFound(topic);
                 }
 
-                throw new LogStoreException(LogStoreErrorKind.NotFound, $"topic '{topic}': not all of partitions {string.Join(", ", asked)} exist");
+                throw new LogStoreException(ShardsErrorKind.NotFound, $"topic '{topic}': not all of partitions {string.Join(", ", asked)} exist");
             }
         }
 
@@ -528,19 +528,19 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
     {
         if (string.IsNullOrWhiteSpace(topic))
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, "the topic name must not be empty");
+            throw new LogStoreException(ShardsErrorKind.Invalid, "the topic name must not be empty");
         }
 
         if (topic.Length > MaxTopicNameLength)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"the topic name '{topic[..32]}...' is {topic.Length} characters long; at most {MaxTopicNameLength} are allowed");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"the topic name '{topic[..32]}...' is {topic.Length} characters long; at most {MaxTopicNameLength} are allowed");
         }
 
         foreach (var c in topic)
         {
             if (char.IsControl(c))
             {
-                throw new LogStoreException(LogStoreErrorKind.Invalid, $"the topic name '{topic.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a control character");
+                throw new LogStoreException(ShardsErrorKind.Invalid, $"the topic name '{topic.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a control character");
             }
         }
     }
@@ -549,7 +549,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
     {
         if (partition < 0)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"partition numbers start at 0; {partition} is not one");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"partition numbers start at 0; {partition} is not one");
         }
     }
 
@@ -557,7 +557,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
     {
         if (partitions is < 1 or > MaxPartitions)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"{name} must be between 1 and {MaxPartitions}, not {partitions}");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"{name} must be between 1 and {MaxPartitions}, not {partitions}");
         }
     }
 
@@ -582,10 +582,10 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
     }
 
     private static LogStoreException TopicNotFound(string topic) =>
-        new(LogStoreErrorKind.NotFound, $"topic '{topic}' does not exist");
+        new(ShardsErrorKind.NotFound, $"topic '{topic}' does not exist");
 
     private static LogStoreException PartitionNotFound(string topic, int partition, int partitions) =>
-        new(LogStoreErrorKind.NotFound, $"topic '{topic}' has {partitions} partition(s), numbered 0 to {partitions - 1}; partition {partition} does not exist");
+        new(ShardsErrorKind.NotFound, $"topic '{topic}' has {partitions} partition(s), numbered 0 to {partitions - 1}; partition {partition} does not exist");
 
     private TopicDescription CreateTopic(WriterSession session, string topic, int partitions)
     {
@@ -594,7 +594,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         {
             if (found.Description.Partitions != partitions)
             {
-                throw new LogStoreException(LogStoreErrorKind.Conflict,
+                throw new LogStoreException(ShardsErrorKind.Conflict,
                     $"topic '{topic}' exists with {found.Description.Partitions} partition(s); it cannot be created again with {partitions}");
             }
 
@@ -615,7 +615,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         var (id, description) = FindTopic(session, topic) ?? throw TopicNotFound(topic);
         if (partitions < description.Partitions)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid,
+            throw new LogStoreException(ShardsErrorKind.Invalid,
                 $"topic '{topic}' has {description.Partitions} partition(s); partitions are never removed, so it cannot shrink to {partitions}");
         }
 
