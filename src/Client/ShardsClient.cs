@@ -8,6 +8,8 @@ using System.Text.Json.Serialization;
 using Polly;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
+using OrleansShards.GrainInterfaces.Http;
+using ReportAnswer = OrleansShards.GrainInterfaces.Http.ReportAnswer;
 
 namespace OrleansShards.Client;
 
@@ -111,7 +113,7 @@ public sealed class ShardsClient
 
     /// <summary>The status of every job.</summary>
     public async Task<IReadOnlyList<JobStatus>> ListJobsAsync(CancellationToken cancellationToken = default) =>
-        (await SendAsync<JobList>(HttpMethod.Get, "v1/jobs", null, cancellationToken)).Jobs;
+        (await SendAsync<JobListAnswer>(HttpMethod.Get, "v1/jobs", null, cancellationToken)).Jobs;
 
     /// <summary>Stops handing out leases of the job; leases in flight may finish.</summary>
     public Task<JobStatus> PauseJobAsync(string jobId, CancellationToken cancellationToken = default) =>
@@ -163,7 +165,7 @@ public sealed class ShardsClient
     public Task<LeaseBatch> LeaseAsync(string jobId, string workerId, int maxTasks, string? requestId = null, CancellationToken cancellationToken = default)
     {
         requestId ??= Guid.NewGuid().ToString("N");
-        return SendAsync<LeaseBatch>(HttpMethod.Post, JobPath(jobId) + "/leases", JsonBody(new { workerId, maxTasks, requestId }), cancellationToken);
+        return SendAsync<LeaseBatch>(HttpMethod.Post, JobPath(jobId) + "/leases", JsonBody(new LeaseBody(workerId, maxTasks, requestId)), cancellationToken);
     }
 
     /// <summary>Reports a task done or failed; the same report again is accepted and changes nothing, so it is retried.</summary>
@@ -173,25 +175,26 @@ public sealed class ShardsClient
         return SendAsync<ReportResponse>(
             HttpMethod.Post,
             JobPath(jobId) + "/reports",
-            JsonBody(new { taskId = report.TaskId, leaseId = report.LeaseId, workerId = report.WorkerId, outcome = report.Done ? "done" : "failed", error = report.Error }),
+            JsonBody(ReportBody.Of(report)),
             cancellationToken);
     }
 
     /// <summary>Reports several tasks with one request and one durable write on the server; each gets its own outcome.</summary>
     public async Task<IReadOnlyList<ReportOutcome>> ReportManyAsync(string jobId, IReadOnlyList<TaskReport> reports, CancellationToken cancellationToken = default) =>
-        (await SendAsync<ReportManyAnswer>(
+        (await SendAsync<ReportAnswer>(
             HttpMethod.Post,
             JobPath(jobId) + "/reports",
-            JsonBody(new { reports = reports.Select(r => new { taskId = r.TaskId, leaseId = r.LeaseId, workerId = r.WorkerId, outcome = r.Done ? "done" : "failed", error = r.Error }) }),
-            cancellationToken)).Results;
+            JsonBody(new ReportBody(null, null, null, null, null, [.. reports.Select(ReportBody.Of)])),
+            cancellationToken)).Results
+        ?? throw new ShardsApiException(200, $"POST {JobPath(jobId)}/reports answered no results", "results");
 
     /// <summary>Extends leases; a lease the worker no longer holds comes back with no expiry.</summary>
     public async Task<IReadOnlyList<LeaseRenewal>> HeartbeatAsync(string jobId, string workerId, IReadOnlyList<string> leaseIds, CancellationToken cancellationToken = default) =>
-        (await SendAsync<HeartbeatAnswer>(HttpMethod.Post, JobPath(jobId) + "/heartbeats", JsonBody(new { workerId, leaseIds }), cancellationToken)).Leases;
+        (await SendAsync<HeartbeatAnswer>(HttpMethod.Post, JobPath(jobId) + "/heartbeats", JsonBody(new LeasesBody(workerId, leaseIds)), cancellationToken)).Leases;
 
     /// <summary>Ends leases now; their shards go back to the queue.</summary>
     public async Task<int> ReleaseAsync(string jobId, string workerId, IReadOnlyList<string> leaseIds, CancellationToken cancellationToken = default) =>
-        (await SendAsync<ReleaseAnswer>(HttpMethod.Post, JobPath(jobId) + "/releases", JsonBody(new { workerId, leaseIds }), cancellationToken)).Released;
+        (await SendAsync<ReleaseAnswer>(HttpMethod.Post, JobPath(jobId) + "/releases", JsonBody(new LeasesBody(workerId, leaseIds)), cancellationToken)).Released;
 
     /// <summary>One page of the records of a task.</summary>
     public async Task<RecordsPage> GetRecordsAsync(string jobId, string taskId, long offset = 0, int? limit = null, IReadOnlyList<string>? columns = null, CancellationToken cancellationToken = default)
@@ -226,7 +229,7 @@ public sealed class ShardsClient
     /// <summary>Creates a topic of the built-in log.</summary>
     public async Task CreateTopicAsync(string name, int partitions, CancellationToken cancellationToken = default)
     {
-        using var response = await SendRawAsync(HttpMethod.Post, "v1/topics", JsonBody(new { name, partitions }), cancellationToken, retry: true);
+        using var response = await SendRawAsync(HttpMethod.Post, "v1/topics", JsonBody(new CreateTopicBody(name, partitions)), cancellationToken, retry: true);
     }
 
     /// <summary>
@@ -395,12 +398,4 @@ public sealed class ShardsClient
 
         throw new ShardsApiException((int)response.StatusCode, detail, field);
     }
-
-    private sealed record JobList(IReadOnlyList<JobStatus> Jobs);
-
-    private sealed record HeartbeatAnswer(IReadOnlyList<LeaseRenewal> Leases);
-
-    private sealed record ReleaseAnswer(int Released);
-
-    private sealed record ReportManyAnswer(IReadOnlyList<ReportOutcome> Results);
 }

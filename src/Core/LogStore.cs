@@ -16,7 +16,7 @@ public interface ILogStore
     /// <summary>
     /// Creates <paramref name="topic"/> with <paramref name="partitions"/> partitions. Creating a
     /// topic that exists with the same number of partitions returns it unchanged; with another
-    /// number it throws <see cref="LogStoreException"/> of kind <see cref="LogStoreErrorKind.Conflict"/>.
+    /// number it throws <see cref="LogStoreException"/> of kind <see cref="ShardsErrorKind.Conflict"/>.
     /// </summary>
     ValueTask<TopicDescription> CreateTopicAsync(string topic, int partitions, CancellationToken cancellationToken = default);
 
@@ -136,29 +136,16 @@ public sealed record LogReadResult([property: Id(0)] IReadOnlyList<LogRecord> Re
     public long NextOffset(long fromOffset) => Records.Count == 0 ? fromOffset : Records[^1].Offset + 1;
 }
 
-/// <summary>Why a log store operation was refused.</summary>
-public enum LogStoreErrorKind
-{
-    /// <summary>The topic or partition does not exist.</summary>
-    NotFound,
-
-    /// <summary>The request contradicts what exists (a topic created again with another partition count).</summary>
-    Conflict,
-
-    /// <summary>The request itself is wrong (an empty name, a negative offset, no partitions).</summary>
-    Invalid,
-}
-
 /// <summary>A refused log store operation; the message names the topic, partition or value and the reason.</summary>
 [GenerateSerializer]
 public class LogStoreException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    public LogStoreException(LogStoreErrorKind kind, string message) : base(message) => Kind = kind;
+    public LogStoreException(ShardsErrorKind kind, string message) : base(message) => Kind = kind;
 
     /// <summary>Why the operation was refused.</summary>
     [Id(0)]
-    public LogStoreErrorKind Kind { get; }
+    public ShardsErrorKind Kind { get; }
 }
 
 /// <summary>A read below the first retained offset: the records asked for were removed by retention.</summary>
@@ -167,7 +154,7 @@ public sealed class LogTruncatedException : LogStoreException
 {
     /// <summary>Creates the exception.</summary>
     public LogTruncatedException(string topic, int partition, long requested, long firstRetained)
-        : base(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: offset {requested} is below the first retained offset {firstRetained}")
+        : base(ShardsErrorKind.Invalid, $"topic '{topic}' partition {partition}: offset {requested} is below the first retained offset {firstRetained}")
     {
         FirstRetained = firstRetained;
     }

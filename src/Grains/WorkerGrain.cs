@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Readers;
 

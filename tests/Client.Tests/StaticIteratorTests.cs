@@ -7,6 +7,7 @@ using FsCheck.Xunit;
 using OrleansShards.Client;
 using OrleansShards.Core;
 using OrleansShards.Readers;
+using OrleansShards.StaticIteration;
 
 namespace OrleansShards.Client.Tests;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Grains.Tests;

@@ -12,19 +12,19 @@ internal static class LogStoreValidation
     {
         if (string.IsNullOrWhiteSpace(topic))
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, "the topic name must not be empty");
+            throw new LogStoreException(ShardsErrorKind.Invalid, "the topic name must not be empty");
         }
 
         if (topic.Length > MaxTopicNameLength)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"the topic name '{topic[..32]}...' is {topic.Length} characters long; at most {MaxTopicNameLength} are allowed");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"the topic name '{topic[..32]}...' is {topic.Length} characters long; at most {MaxTopicNameLength} are allowed");
         }
 
         foreach (var c in topic)
         {
             if (char.IsControl(c))
             {
-                throw new LogStoreException(LogStoreErrorKind.Invalid, $"the topic name '{topic.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a control character");
+                throw new LogStoreException(ShardsErrorKind.Invalid, $"the topic name '{topic.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a control character");
             }
         }
     }
@@ -33,7 +33,7 @@ internal static class LogStoreValidation
     {
         if (partition < 0)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"partition numbers start at 0; {partition} is not one");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"partition numbers start at 0; {partition} is not one");
         }
     }
 
@@ -41,13 +41,13 @@ internal static class LogStoreValidation
     {
         if (partitions is < 1 or > MaxPartitions)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"{name} must be between 1 and {MaxPartitions}, not {partitions}");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"{name} must be between 1 and {MaxPartitions}, not {partitions}");
         }
     }
 
     internal static LogStoreException TopicNotFound(string topic) =>
-        new(LogStoreErrorKind.NotFound, $"topic '{topic}' does not exist");
+        new(ShardsErrorKind.NotFound, $"topic '{topic}' does not exist");
 
     internal static LogStoreException PartitionNotFound(string topic, int partition, int partitions) =>
-        new(LogStoreErrorKind.NotFound, $"topic '{topic}' has {partitions} partition(s), numbered 0 to {partitions - 1}; partition {partition} does not exist");
+        new(ShardsErrorKind.NotFound, $"topic '{topic}' has {partitions} partition(s), numbered 0 to {partitions - 1}; partition {partition} does not exist");
 }

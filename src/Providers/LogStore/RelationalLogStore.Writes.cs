@@ -168,7 +168,7 @@ public abstract partial class RelationalLogStore
         {
             if (found.Description.Partitions != partitions)
             {
-                throw new LogStoreException(LogStoreErrorKind.Conflict,
+                throw new LogStoreException(ShardsErrorKind.Conflict,
                     $"topic '{topic}' exists with {found.Description.Partitions} partition(s); it cannot be created again with {partitions}");
             }
 
@@ -189,7 +189,7 @@ public abstract partial class RelationalLogStore
         var (id, description) = FindTopic(session, topic) ?? throw TopicNotFound(topic);
         if (partitions < description.Partitions)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid,
+            throw new LogStoreException(ShardsErrorKind.Invalid,
                 $"topic '{topic}' has {description.Partitions} partition(s); partitions are never removed, so it cannot shrink to {partitions}");
         }
 

@@ -236,12 +236,12 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         ValidatePartition(partition);
         if (fromOffset < 0)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to read from must not be negative, not {fromOffset}");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to read from must not be negative, not {fromOffset}");
         }
 
         if (maxRecords < 1)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: the number of records to read must be at least 1, not {maxRecords}");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"topic '{topic}' partition {partition}: the number of records to read must be at least 1, not {maxRecords}");
         }
 
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -331,7 +331,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         ValidatePartition(partition);
         if (beforeOffset < 0)
         {
-            throw new LogStoreException(LogStoreErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to truncate before must not be negative, not {beforeOffset}");
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"topic '{topic}' partition {partition}: the offset to truncate before must not be negative, not {beforeOffset}");
         }
 
         return await Enqueue(session => Truncate(session, topic, partition, beforeOffset), appended: null, cancellationToken).ConfigureAwait(false);
@@ -462,7 +462,7 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
                     throw TopicNotFound(topic);
                 }
 
-                throw new LogStoreException(LogStoreErrorKind.NotFound, $"topic '{topic}': not all of partitions {string.Join(", ", asked)} exist");
+                throw new LogStoreException(ShardsErrorKind.NotFound, $"topic '{topic}': not all of partitions {string.Join(", ", asked)} exist");
             }
         }
 

@@ -158,7 +158,7 @@ internal sealed partial class LogQueueReceiver : IQueueAdapterReceiver
                 cursor.Next = truncated.FirstRetained;
                 continue;
             }
-            catch (LogStoreException missing) when (missing.Kind == LogStoreErrorKind.NotFound)
+            catch (LogStoreException missing) when (missing.Kind == ShardsErrorKind.NotFound)
             {
                 _listed = false; // The topic was deleted: list again at the next pull.
                 continue;
@@ -181,7 +181,7 @@ internal sealed partial class LogQueueReceiver : IQueueAdapterReceiver
         {
             return await _store.WaitForAnyAppendAsync(_partitions.Select(p => (p.Topic, p.Partition, p.Next)).ToList(), _options.MaxWait, cancellationToken).ConfigureAwait(false);
         }
-        catch (LogStoreException missing) when (missing.Kind == LogStoreErrorKind.NotFound)
+        catch (LogStoreException missing) when (missing.Kind == ShardsErrorKind.NotFound)
         {
             // A topic was deleted: list again, then read.
             _listed = false;

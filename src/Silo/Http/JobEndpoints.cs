@@ -4,6 +4,8 @@ using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
+using OrleansShards.GrainInterfaces.Http;
+using ReportAnswer = OrleansShards.GrainInterfaces.Http.ReportAnswer;
 using OrleansShards.Grains;
 using OrleansShards.Providers.Sqlite;
 using OrleansShards.Readers;
@@ -99,7 +101,7 @@ public static class JobEndpoints
                 return null;
             }
         }));
-        return Results.Ok(new { jobs = statuses.Where(s => s is not null) });
+        return Results.Ok(new JobListAnswer([.. statuses.OfType<JobStatus>()]));
     }
 
     private static async Task<IResult> Lease(string id, HttpContext context, IGrainFactory grains)
@@ -120,7 +122,7 @@ public static class JobEndpoints
             }
 
             var reports = many.Select((r, i) => ToReport(r, $"reports[{i}].")).ToList();
-            return Results.Ok(new { results = await Job(grains, id).ReportMany(reports) });
+            return Results.Ok(new ReportAnswer(null, null, await Job(grains, id).ReportMany(reports)));
         }
 
         return Results.Ok(await Job(grains, id).Report(ToReport(body, "")));
@@ -129,27 +131,27 @@ public static class JobEndpoints
     private static TaskReport ToReport(ReportBody body, string place)
     {
         var outcome = Required(body.Outcome, place + "outcome");
-        if (outcome is not ("done" or "failed"))
+        if (outcome is not (ReportOutcomes.Done or ReportOutcomes.Failed))
         {
             throw new ShardsException(ShardsErrorKind.Invalid, place + "outcome", $"{place}outcome '{outcome}' is neither 'done' nor 'failed'");
         }
 
         return new TaskReport(
-            Required(body.TaskId, place + "taskId"), Required(body.LeaseId, place + "leaseId"), Required(body.WorkerId, place + "workerId"), outcome == "done", body.Error);
+            Required(body.TaskId, place + "taskId"), Required(body.LeaseId, place + "leaseId"), Required(body.WorkerId, place + "workerId"), outcome == ReportOutcomes.Done, body.Error);
     }
 
     private static async Task<IResult> Heartbeat(string id, HttpContext context, IGrainFactory grains)
     {
         var body = await ReadBody<LeasesBody>(context);
         var renewed = await Job(grains, id).Heartbeat(Required(body.WorkerId, "workerId"), body.LeaseIds ?? throw Missing("leaseIds"));
-        return Results.Ok(new { leases = renewed });
+        return Results.Ok(new HeartbeatAnswer(renewed));
     }
 
     private static async Task<IResult> Release(string id, HttpContext context, IGrainFactory grains)
     {
         var body = await ReadBody<LeasesBody>(context);
         var released = await Job(grains, id).Release(Required(body.WorkerId, "workerId"), body.LeaseIds ?? throw Missing("leaseIds"));
-        return Results.Ok(new { released });
+        return Results.Ok(new ReleaseAnswer(released));
     }
 
     private static async Task<IResult> Records(
@@ -222,13 +224,7 @@ public static class JobEndpoints
         }
         catch (ShardsException e)
         {
-            var status = e.Kind switch
-            {
-                ShardsErrorKind.NotFound => StatusCodes.Status404NotFound,
-                ShardsErrorKind.Conflict => StatusCodes.Status409Conflict,
-                _ => StatusCodes.Status400BadRequest,
-            };
-            return Problem(status, e.Message, e.Field);
+            return Problem(ErrorStatus.Of(e.Kind), e.Message, e.Field);
         }
         catch (SourceChangedException e)
         {

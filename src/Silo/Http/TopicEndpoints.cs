@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
+using OrleansShards.GrainInterfaces.Http;
 
 namespace OrleansShards.Silo.Http;
 
@@ -65,15 +66,6 @@ public static class TopicEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
         return app;
     }
-
-    /// <summary>Body of <c>POST /v1/topics</c>.</summary>
-    /// <param name="Name">The topic name: 1 to 128 letters, digits, '-', '_' or '.'.</param>
-    /// <param name="Partitions">The number of partitions (1 to 10,000).</param>
-    public sealed record CreateTopicBody(string? Name, int? Partitions);
-
-    /// <summary>Body of <c>POST /v1/topics/{t}/partitions</c>: grow the topic to this many partitions.</summary>
-    /// <param name="Partitions">The new number of partitions; never fewer than now.</param>
-    public sealed record AddPartitionsBody(int? Partitions);
 
     private static async Task<IResult> CreateTopic(HttpContext context, ILogStore store)
     {
@@ -448,13 +440,7 @@ public static class TopicEndpoints
         }
         catch (LogStoreException e)
         {
-            var status = e.Kind switch
-            {
-                LogStoreErrorKind.NotFound => StatusCodes.Status404NotFound,
-                LogStoreErrorKind.Conflict => StatusCodes.Status409Conflict,
-                _ => StatusCodes.Status400BadRequest,
-            };
-            return JobEndpoints.Problem(status, e.Message, null);
+            return JobEndpoints.Problem(ErrorStatus.Of(e.Kind), e.Message, null);
         }
         catch (JsonException e)
         {

@@ -57,7 +57,7 @@ public abstract class LogStoreConformanceTests : IAsyncLifetime
         Assert.Equal(created, again);
 
         var conflict = await Assert.ThrowsAsync<LogStoreException>(async () => await store.CreateTopicAsync("events", 4, Ct));
-        Assert.Equal(LogStoreErrorKind.Conflict, conflict.Kind);
+        Assert.Equal(ShardsErrorKind.Conflict, conflict.Kind);
         Assert.Contains("'events'", conflict.Message, StringComparison.Ordinal);
         Assert.Contains("3 partition", conflict.Message, StringComparison.Ordinal);
 
@@ -69,13 +69,13 @@ public abstract class LogStoreConformanceTests : IAsyncLifetime
     public async Task Invalid_requests_are_refused_with_the_reason()
     {
         var store = Open();
-        Assert.Equal(LogStoreErrorKind.Invalid, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.CreateTopicAsync(" ", 1, Ct))).Kind);
-        Assert.Equal(LogStoreErrorKind.Invalid, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.CreateTopicAsync("t", 0, Ct))).Kind);
+        Assert.Equal(ShardsErrorKind.Invalid, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.CreateTopicAsync(" ", 1, Ct))).Kind);
+        Assert.Equal(ShardsErrorKind.Invalid, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.CreateTopicAsync("t", 0, Ct))).Kind);
         await store.CreateTopicAsync("t", 1, Ct);
         var negative = await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("t", 0, -1, 10, Ct));
-        Assert.Equal(LogStoreErrorKind.Invalid, negative.Kind);
+        Assert.Equal(ShardsErrorKind.Invalid, negative.Kind);
         Assert.Contains("-1", negative.Message, StringComparison.Ordinal);
-        Assert.Equal(LogStoreErrorKind.Invalid, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("t", 0, 0, 0, Ct))).Kind);
+        Assert.Equal(ShardsErrorKind.Invalid, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("t", 0, 0, 0, Ct))).Kind);
     }
 
     [Fact]
@@ -104,11 +104,11 @@ public abstract class LogStoreConformanceTests : IAsyncLifetime
 
         Assert.Equal(5, (await store.AddPartitionsAsync("grow", 5, Ct)).Partitions);
         var shrink = await Assert.ThrowsAsync<LogStoreException>(async () => await store.AddPartitionsAsync("grow", 3, Ct));
-        Assert.Equal(LogStoreErrorKind.Invalid, shrink.Kind);
+        Assert.Equal(ShardsErrorKind.Invalid, shrink.Kind);
         Assert.Contains("5 partition", shrink.Message, StringComparison.Ordinal);
 
         var missing = await Assert.ThrowsAsync<LogStoreException>(async () => await store.AddPartitionsAsync("nope", 3, Ct));
-        Assert.Equal(LogStoreErrorKind.NotFound, missing.Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, missing.Kind);
     }
 
     [Fact]
@@ -118,18 +118,18 @@ public abstract class LogStoreConformanceTests : IAsyncLifetime
         await store.CreateTopicAsync("known", 2, Ct);
 
         var topic = await Assert.ThrowsAsync<LogStoreException>(async () => await store.AppendAsync("unknown", 0, [Json("1")], Ct));
-        Assert.Equal(LogStoreErrorKind.NotFound, topic.Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, topic.Kind);
         Assert.Contains("'unknown'", topic.Message, StringComparison.Ordinal);
 
         var partition = await Assert.ThrowsAsync<LogStoreException>(async () => await store.AppendAsync("known", 2, [Json("1")], Ct));
-        Assert.Equal(LogStoreErrorKind.NotFound, partition.Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, partition.Kind);
         Assert.Contains("partition 2", partition.Message, StringComparison.Ordinal);
         Assert.Contains("2 partition(s)", partition.Message, StringComparison.Ordinal);
 
-        Assert.Equal(LogStoreErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("known", 7, 0, 10, Ct))).Kind);
-        Assert.Equal(LogStoreErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("unknown", 0, 0, 10, Ct))).Kind);
-        Assert.Equal(LogStoreErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.GetBoundsAsync("unknown", 0, Ct))).Kind);
-        Assert.Equal(LogStoreErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.TruncateAsync("known", 9, 1, Ct))).Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("known", 7, 0, 10, Ct))).Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("unknown", 0, 0, 10, Ct))).Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.GetBoundsAsync("unknown", 0, Ct))).Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.TruncateAsync("known", 9, 1, Ct))).Kind);
 
         // A refused append in a batch of others fails alone: the partition still takes appends.
         Assert.Equal(new AppendResult(0, 1), await store.AppendAsync("known", 1, [Json("1")], Ct));
@@ -384,10 +384,10 @@ public abstract class LogStoreConformanceTests : IAsyncLifetime
         Assert.True(await watcher.WaitForAnyAppendAsync([("a", 1, 0)], TimeSpan.FromMinutes(1), Ct));
 
         var missing = await Assert.ThrowsAsync<LogStoreException>(async () => await watcher.WaitForAnyAppendAsync([("nope", 0, 0)], TimeSpan.FromSeconds(1), Ct));
-        Assert.Equal(LogStoreErrorKind.NotFound, missing.Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, missing.Kind);
         Assert.Contains("'nope'", missing.Message, StringComparison.Ordinal);
         var partition = await Assert.ThrowsAsync<LogStoreException>(async () => await watcher.WaitForAnyAppendAsync([("a", 0, 5), ("a", 9, 0)], TimeSpan.FromSeconds(1), Ct));
-        Assert.Equal(LogStoreErrorKind.NotFound, partition.Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, partition.Kind);
     }
 
     [Fact]
@@ -418,7 +418,7 @@ public abstract class LogStoreConformanceTests : IAsyncLifetime
 
         Assert.True(await store.DeleteTopicAsync("gone", Ct));
         Assert.Null(await store.GetTopicAsync("gone", Ct));
-        Assert.Equal(LogStoreErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("gone", 0, 0, 10, Ct))).Kind);
+        Assert.Equal(ShardsErrorKind.NotFound, (await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("gone", 0, 0, 10, Ct))).Kind);
         Assert.False(await store.DeleteTopicAsync("gone", Ct));
 
         // Created again, it starts empty at offset 0.

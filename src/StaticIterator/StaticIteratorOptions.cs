@@ -1,4 +1,4 @@
-namespace OrleansShards.Client;
+namespace OrleansShards.StaticIteration;
 
 /// <summary>
 /// The arguments of <see cref="StaticIterator.ReadAsync(StaticIteratorOptions, CancellationToken)"/>, as in

@@ -3,7 +3,7 @@ using OrleansShards.Core;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Csv;
 
-namespace OrleansShards.Client;
+namespace OrleansShards.StaticIteration;
 
 /// <summary>What one worker gets from <see cref="StaticIterator"/> in every epoch.</summary>
 /// <param name="SourceRecords">The records of the source.</param>

@@ -3,7 +3,7 @@ using System.Text.Json;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Arrow;
 
-namespace OrleansShards.Client;
+namespace OrleansShards.StaticIteration;
 
 /// <summary>One block read by the static iterator, shared by the batches that hold its rows; disposed with the last of them.</summary>
 internal sealed class SharedBlock(RecordBatch batch, long firstRecord)
