@@ -1,23 +1,10 @@
 namespace OrleansShards.GrainInterfaces;
 
-/// <summary>What kind of failure a <see cref="ShardsException"/> is; maps onto an HTTP status.</summary>
-public enum ShardsErrorKind
-{
-    /// <summary>The request or spec is invalid (400).</summary>
-    Invalid,
-
-    /// <summary>The job or task does not exist (404).</summary>
-    NotFound,
-
-    /// <summary>The request conflicts with the current state (409).</summary>
-    Conflict,
-}
-
 /// <summary>
 /// A failure a caller can act on: it names the field or place (<see cref="Field"/>) and the reason.
 /// Thrown by grains and carried across the cluster.
 /// </summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.ShardsException")]
 public sealed class ShardsException : Exception
 {
     /// <summary>Creates the exception.</summary>

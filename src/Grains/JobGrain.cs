@@ -17,13 +17,16 @@ namespace OrleansShards.Grains;
 /// In batched durability the state is written at most every <c>flushIntervalMs</c>: a crash can
 /// repeat work, never lose it, because leases handed out and not yet written are simply leased again.
 /// </remarks>
+// Pinned to the name Orleans derived from the class name before it was pinned (lower case, "Grain" cut off):
+// stored state and running clusters keep their identity if the class is renamed.
+[GrainType("job")]
 [Reentrant]
 public sealed partial class JobGrain(
     [PersistentState("job", ShardsOptions.StorageName)] IPersistentState<JobState> state,
     SourceReaders readers,
     TimeProvider time,
     IOptions<ShardsOptions> options,
-    ILogger<JobGrain> logger) : Grain, IJobGrain
+    ILogger<JobGrain> logger) : Grain, IJobGrain, IJobSplitterCallbacks
 {
     private const int RetryAfterWhileDescribingMs = 200;
 
@@ -220,7 +223,7 @@ public sealed partial class JobGrain(
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<ReportOutcome>> ReportMany(IReadOnlyList<TaskReport> reports)
+    public async Task<IReadOnlyList<ReportVerdict>> ReportMany(IReadOnlyList<TaskReport> reports)
     {
         EnsureExists();
         if (reports.Count is 0 or > MaxTasksPerLease)
@@ -228,7 +231,7 @@ public sealed partial class JobGrain(
             throw new ShardsException(ShardsErrorKind.Invalid, "reports", $"reports must hold between 1 and {MaxTasksPerLease} reports");
         }
 
-        var outcomes = new List<ReportOutcome>(reports.Count);
+        var outcomes = new List<ReportVerdict>(reports.Count);
         foreach (var report in reports)
         {
             if (string.IsNullOrWhiteSpace(report.WorkerId) || string.IsNullOrWhiteSpace(report.TaskId) || string.IsNullOrWhiteSpace(report.LeaseId))
@@ -238,18 +241,12 @@ public sealed partial class JobGrain(
 
             if (_book is null)
             {
-                outcomes.Add(new ReportOutcome(report.TaskId, report.LeaseId, 404, false, false, $"task '{report.TaskId}' is not a task of job '{JobId}': no lease was handed out yet"));
+                outcomes.Add(new ReportVerdict(report.TaskId, report.LeaseId, ReportResult.UnknownTask, $"task '{report.TaskId}' is not a task of job '{JobId}': no lease was handed out yet"));
                 continue;
             }
 
             var answer = _book.Report(report.TaskId, report.LeaseId, report.WorkerId, report.Done, report.Error);
-            outcomes.Add(answer.Result switch
-            {
-                ReportResult.Accepted => new ReportOutcome(report.TaskId, report.LeaseId, 200, true, false),
-                ReportResult.Duplicate => new ReportOutcome(report.TaskId, report.LeaseId, 200, false, true),
-                ReportResult.UnknownTask => new ReportOutcome(report.TaskId, report.LeaseId, 404, false, false, answer.Reason),
-                _ => new ReportOutcome(report.TaskId, report.LeaseId, 409, false, false, answer.Reason),
-            });
+            outcomes.Add(new ReportVerdict(report.TaskId, report.LeaseId, answer.Result, answer.Reason));
         }
 
         // One write holds every accepted report of the batch.
