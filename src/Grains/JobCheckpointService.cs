@@ -4,19 +4,6 @@ using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Grains;
 
-/// <summary>A static job read back from a checkpoint and matched against this server's files, ready to be stored.</summary>
-/// <param name="Spec">The spec, with the id the job is imported as.</param>
-/// <param name="Files">Each partition's file as this server sees it.</param>
-/// <param name="Book">The task book, the leases that were in flight re-queued.</param>
-/// <param name="Requeued">How many shards in flight were re-queued.</param>
-public sealed record ImportedJob(JobSpec Spec, IReadOnlyList<PinnedFile> Files, TaskBookState Book, int Requeued);
-
-/// <summary>A live job read back from a checkpoint and checked against this server's source, ready to be stored.</summary>
-/// <param name="Spec">The spec, with the id the job is imported as.</param>
-/// <param name="Locators">Each partition's locator here (the source may have more partitions than the checkpoint).</param>
-/// <param name="Book">The live task book, its bounds as this server's source holds them.</param>
-public sealed record ImportedLiveJob(JobSpec Spec, IReadOnlyList<string> Locators, LiveBookState Book);
-
 /// <summary>
 /// Checkpoints of jobs, for the job grain: builds the document from a job's state, and reads one
 /// taken elsewhere back, checking it against the files and partitions under this server's data roots.
