@@ -158,10 +158,10 @@ public static class OrleansClientExample
 
             foreach (var outcome in await job.ReportMany(reports))
             {
-                if (outcome.Status != 200)
+                if (outcome.Result is not (ReportResult.Accepted or ReportResult.Duplicate))
                 {
-                    // 409: the lease expired and another worker has the shard; its records count there.
-                    Console.Error.WriteLine($"report of {outcome.TaskId} not recorded ({outcome.Status}): {outcome.Detail}");
+                    // A stale lease: it expired and another worker has the shard; its records count there.
+                    Console.Error.WriteLine($"report of {outcome.TaskId} not recorded ({outcome.Result}): {outcome.Detail}");
                 }
             }
         }

@@ -7,7 +7,7 @@ namespace OrleansShards.Core;
 /// (<c>e{epoch}.p{partition}.{start}-{end}</c>), so a document reads without the catalogue and checks itself
 /// against it on import. Only whitelisted fields are copied into it: never a secret.
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointDocument")]
 public sealed record CheckpointDocument
 {
     /// <summary>Always <c>orleans-shards-checkpoint</c>.</summary>
@@ -69,7 +69,7 @@ public sealed record CheckpointDocument
 }
 
 /// <summary>One partition of a live job in a checkpoint. Every offset of <c>[Committed, SplitUpTo)</c> lies in exactly one of the lists or in a lease of <c>doing</c>.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointLivePartition")]
 public sealed record CheckpointLivePartition
 {
     /// <summary>The partition index.</summary>
@@ -95,7 +95,7 @@ public sealed record CheckpointLivePartition
 }
 
 /// <summary>A range of offsets <c>[Start, End)</c> in a checkpoint.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointRange")]
 public sealed record CheckpointRange
 {
     /// <summary>The first offset.</summary>
@@ -106,7 +106,7 @@ public sealed record CheckpointRange
 }
 
 /// <summary>The spec of a checkpointed job: the whitelisted fields of <see cref="JobSpec"/>, without the id.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointSpec")]
 public sealed record CheckpointSpec
 {
     /// <summary>The data source.</summary>
@@ -144,7 +144,7 @@ public sealed record CheckpointSpec
 }
 
 /// <summary>The source of a checkpointed job: the whitelisted fields of <see cref="SourceSpec"/>.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointSource")]
 public sealed record CheckpointSource
 {
     /// <summary>The source kind.</summary>
@@ -203,7 +203,7 @@ public sealed record CheckpointSource
 }
 
 /// <summary>A source file (a partition) as the job pinned it.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointFile")]
 public sealed record CheckpointFile
 {
     /// <summary>The partition index.</summary>
@@ -226,7 +226,7 @@ public sealed record CheckpointFile
 }
 
 /// <summary>What is still to do in the current epoch: the positions <c>[cursor, shards)</c> of the epoch's order and the re-queued shards.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointTodo")]
 public sealed record CheckpointTodo
 {
     /// <summary>The next position of the epoch's order to hand out.</summary>
@@ -237,7 +237,7 @@ public sealed record CheckpointTodo
 }
 
 /// <summary>A lease in flight.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointLease")]
 public sealed record CheckpointLease
 {
     /// <summary>The task.</summary>
@@ -257,7 +257,7 @@ public sealed record CheckpointLease
 }
 
 /// <summary>What is done: the current epoch's count, totals, and counters of the latest epochs.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointDone")]
 public sealed record CheckpointDone
 {
     /// <summary>Shards done in the current epoch (derived: positions below the cursor not in flight, re-queued or dead-lettered).</summary>
@@ -274,7 +274,7 @@ public sealed record CheckpointDone
 }
 
 /// <summary>Counters of one epoch.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointEpoch")]
 public sealed record CheckpointEpoch
 {
     /// <summary>The epoch.</summary>
@@ -294,7 +294,7 @@ public sealed record CheckpointEpoch
 }
 
 /// <summary>A shard leased more than once in its epoch.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointRetry")]
 public sealed record CheckpointRetry
 {
     /// <summary>The task.</summary>
@@ -314,7 +314,7 @@ public sealed record CheckpointRetry
 }
 
 /// <summary>A shard given up on.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointDeadLetter")]
 public sealed record CheckpointDeadLetter
 {
     /// <summary>The task.</summary>
@@ -328,7 +328,7 @@ public sealed record CheckpointDeadLetter
 }
 
 /// <summary>A splitter's offsets: how far its partition is cut into shards the job acknowledged.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.CheckpointSplitter")]
 public sealed record CheckpointSplitter
 {
     /// <summary>The partition.</summary>

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace OrleansShards.Core;
 
 /// <summary>Where a job's records come from. One <see cref="Kind"/> field and kind-specific fields.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.SourceSpec")]
 public sealed record SourceSpec
 {
     /// <summary>The source kind: one of <see cref="JobSpec.SourceKinds"/>.</summary>
@@ -63,7 +63,7 @@ public sealed record SourceSpec
 }
 
 /// <summary>What a client asks for when it creates a job.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.JobSpec")]
 public sealed record JobSpec
 {
     /// <summary>The durability mode in which a lease or report is acknowledged only once durable.</summary>

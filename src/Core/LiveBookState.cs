@@ -5,7 +5,7 @@ namespace OrleansShards.Core;
 /// split up to, the shards cut and not yet leased as runs, and what is out of order (re-queued
 /// shards, shards done ahead of the committed offset): O(in flight), never O(shards cut).
 /// </summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.LiveBookState")]
 public sealed class LiveBookState
 {
     /// <summary>The partitions, by index.</summary>
@@ -46,7 +46,7 @@ public sealed class LiveBookState
 }
 
 /// <summary>One partition of a live task book.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.LivePartitionState")]
 public sealed class LivePartitionState
 {
     /// <summary>The end of the contiguous prefix of done (or dead-lettered) shards.</summary>
@@ -74,7 +74,7 @@ public sealed class LivePartitionState
 /// <summary>A range of offsets <c>[Start, End)</c>.</summary>
 /// <param name="Start">The first offset.</param>
 /// <param name="End">One past the last offset.</param>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.OffsetRange")]
 public readonly record struct OffsetRange([property: Id(0)] long Start, [property: Id(1)] long End)
 {
     /// <summary>The number of offsets in the range.</summary>
@@ -82,7 +82,7 @@ public readonly record struct OffsetRange([property: Id(0)] long Start, [propert
 }
 
 /// <summary>A lease in flight of a live job.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.LiveLease")]
 public sealed class LiveLease : IHeldLease
 {
     /// <summary>The lease id.</summary>

@@ -21,14 +21,14 @@ public sealed record LiveBookSettings(long ShardSize, bool Ordered, TimeSpan Lea
 /// shard cannot stop a partition forever. Only runs of fresh shards, what is in flight and what
 /// completed out of order are kept, so a write costs O(in flight), not O(shards cut).
 /// </remarks>
-public sealed class LiveTaskBook : ITaskBook
+public sealed class LiveTaskBook : ITaskBook, ILeaseShards<LiveLease>
 {
     private const int RecentCompletionLimit = 256;
     private readonly LiveBookState _state;
     private readonly LiveBookSettings _settings;
     private readonly TimeProvider _time;
     private readonly Dictionary<int, int> _leasesPerPartition = [];
-    private DateTimeOffset? _nextExpiry;
+    private readonly LeaseLedger<LiveLease> _leases;
 
     /// <summary>Opens a live task book over <paramref name="state"/>, which it changes in place.</summary>
     public LiveTaskBook(LiveBookState state, LiveBookSettings settings, TimeProvider time)
@@ -45,7 +45,7 @@ public sealed class LiveTaskBook : ITaskBook
             _leasesPerPartition[lease.Shard.Partition] = _leasesPerPartition.GetValueOrDefault(lease.Shard.Partition) + 1;
         }
 
-        RecomputeNextExpiry();
+        _leases = new LeaseLedger<LiveLease>(_state.InFlight, _state.Retries, this, settings.LeaseTimeout, settings.MaxAttempts, time);
     }
 
     /// <summary>The key of a shard in <see cref="LiveBookState.Retries"/>.</summary>
@@ -64,7 +64,7 @@ public sealed class LiveTaskBook : ITaskBook
     public long Version { get; private set; }
 
     /// <inheritdoc />
-    public DateTimeOffset? NextExpiry => _nextExpiry;
+    public DateTimeOffset? NextExpiry => _leases.NextExpiry;
 
     /// <summary>The number of partitions.</summary>
     public int PartitionCount => _state.Partitions.Count;
@@ -168,21 +168,14 @@ public sealed class LiveTaskBook : ITaskBook
         ArgumentException.ThrowIfNullOrEmpty(workerId);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTasks, 1);
         ExpireDue();
-        if (requestId is not null)
+        var earlier = _leases.Replay(workerId, requestId);
+        if (earlier.Count > 0)
         {
-            var earlier = _state.InFlight.Values
-                .Where(l => l.RequestId == requestId && l.WorkerId == workerId)
-                .OrderBy(l => l.LeaseId, StringComparer.Ordinal)
-                .Select(Granted)
-                .ToList();
-            if (earlier.Count > 0)
-            {
-                return earlier;
-            }
+            return [.. earlier.Select(Granted)];
         }
 
         var granted = new List<GrantedLease>(Math.Min(maxTasks, 64));
-        var expiresAt = _time.GetUtcNow() + _settings.LeaseTimeout;
+        var expiresAt = _leases.NewExpiry();
         var partitions = _state.Partitions.Count;
         var idleInARow = 0;
         while (granted.Count < maxTasks && partitions > 0 && idleInARow < partitions)
@@ -205,20 +198,13 @@ public sealed class LiveTaskBook : ITaskBook
                 ExpiresAt = expiresAt,
                 RequestId = requestId,
             };
-            if (_state.Retries.TryGetValue(ShardKey(shard), out var retry))
-            {
-                retry.Leases++;
-                lease.Attempt = retry.Leases;
-            }
-
-            _state.InFlight.Add(lease.LeaseId, lease);
+            _leases.Add(lease);
             _leasesPerPartition[partition] = _leasesPerPartition.GetValueOrDefault(partition) + 1;
             granted.Add(Granted(lease));
         }
 
         if (granted.Count > 0)
         {
-            _nextExpiry = _nextExpiry is { } next && next < expiresAt ? next : expiresAt;
             Version++;
         }
 
@@ -234,7 +220,7 @@ public sealed class LiveTaskBook : ITaskBook
             return new ReportAnswer(ReportResult.UnknownTask, $"task '{taskId}' is not a shard of this job");
         }
 
-        if (_state.InFlight.TryGetValue(leaseId, out var lease))
+        if (_leases.TryGet(leaseId, out var lease))
         {
             if (lease.Shard != shard)
             {
@@ -246,7 +232,7 @@ public sealed class LiveTaskBook : ITaskBook
                 return new ReportAnswer(ReportResult.StaleLease, $"lease '{leaseId}' is held by worker '{lease.WorkerId}', not '{workerId}'");
             }
 
-            EndLease(lease);
+            _leases.EndReported(lease, done, workerId, error);
             if (done)
             {
                 _state.ShardsDone++;
@@ -258,13 +244,8 @@ public sealed class LiveTaskBook : ITaskBook
 
                 Complete(shard);
             }
-            else
-            {
-                _state.Failed++;
-                RecordFailure(lease, string.IsNullOrWhiteSpace(error) ? $"worker '{workerId}' reported the task failed without an error" : error);
-            }
 
-            RecomputeNextExpiry();
+            _leases.RecomputeNextExpiry();
             Version++;
             return new ReportAnswer(ReportResult.Accepted);
         }
@@ -285,10 +266,9 @@ public sealed class LiveTaskBook : ITaskBook
     /// <inheritdoc />
     public IReadOnlyList<(string LeaseId, DateTimeOffset? ExpiresAt)> Heartbeat(string workerId, IReadOnlyList<string> leaseIds)
     {
-        var (answers, renewed) = LeaseTable.Renew(_state.InFlight, workerId, leaseIds, _time.GetUtcNow() + _settings.LeaseTimeout);
+        var (answers, renewed) = _leases.Heartbeat(workerId, leaseIds);
         if (renewed)
         {
-            RecomputeNextExpiry();
             Version++;
         }
 
@@ -298,18 +278,9 @@ public sealed class LiveTaskBook : ITaskBook
     /// <inheritdoc />
     public int Release(string workerId, IReadOnlyList<string> leaseIds)
     {
-        var released = 0;
-        foreach (var lease in LeaseTable.HeldBy(_state.InFlight, workerId, leaseIds))
-        {
-            EndLease(lease);
-            _ = RetryOf(lease);
-            Requeue(lease.Shard);
-            released++;
-        }
-
+        var released = _leases.Release(workerId, leaseIds);
         if (released > 0)
         {
-            RecomputeNextExpiry();
             Version++;
         }
 
@@ -319,27 +290,13 @@ public sealed class LiveTaskBook : ITaskBook
     /// <inheritdoc />
     public int ExpireDue()
     {
-        var now = _time.GetUtcNow();
-        if (_nextExpiry is not { } next || next > now)
-        {
-            return 0;
-        }
-
-        var expired = LeaseTable.ExpiredAt(_state.InFlight.Values, now);
-        foreach (var lease in expired)
-        {
-            EndLease(lease);
-            _state.Expired++;
-            RecordFailure(lease, string.Create(CultureInfo.InvariantCulture, $"lease '{lease.LeaseId}' of worker '{lease.WorkerId}' expired at {lease.ExpiresAt:O}"));
-        }
-
-        RecomputeNextExpiry();
-        if (expired.Count > 0)
+        var expired = _leases.ExpireDue();
+        if (expired > 0)
         {
             Version++;
         }
 
-        return expired.Count;
+        return expired;
     }
 
     /// <summary>Whether <paramref name="taskId"/> names a shard this book has cut.</summary>
@@ -411,9 +368,12 @@ public sealed class LiveTaskBook : ITaskBook
         }
     }
 
-    private void EndLease(LiveLease lease)
+    string ILeaseShards<LiveLease>.RetryKeyOf(LiveLease lease) => ShardKey(lease.Shard);
+
+    RetryRecord ILeaseShards<LiveLease>.NewRetryOf(LiveLease lease) => new() { Epoch = 0, Shard = lease.Shard.Start };
+
+    void ILeaseShards<LiveLease>.Ended(LiveLease lease)
     {
-        _state.InFlight.Remove(lease.LeaseId);
         var partition = lease.Shard.Partition;
         if (_leasesPerPartition.TryGetValue(partition, out var count))
         {
@@ -428,41 +388,26 @@ public sealed class LiveTaskBook : ITaskBook
         }
     }
 
-    private RetryRecord RetryOf(LiveLease lease)
-    {
-        var key = ShardKey(lease.Shard);
-        if (!_state.Retries.TryGetValue(key, out var retry))
-        {
-            retry = new RetryRecord { Epoch = 0, Shard = lease.Shard.Start, Leases = lease.Attempt };
-            _state.Retries.Add(key, retry);
-        }
+    void ILeaseShards<LiveLease>.Requeue(LiveLease lease) => Requeue(lease.Shard);
 
-        return retry;
+    void ILeaseShards<LiveLease>.DeadLetter(LiveLease lease, RetryRecord retry, string error)
+    {
+        // Terminal: the committed offset moves past the shard, so one poisoned shard cannot stop a partition.
+        _state.DeadLetters.Add(new DeadLetter
+        {
+            Epoch = 0,
+            Shard = lease.Shard.Start,
+            Range = lease.Shard,
+            Attempts = retry.FailedAttempts,
+            LastError = error,
+        });
+        _state.Retries.Remove(ShardKey(lease.Shard));
+        Complete(lease.Shard);
     }
 
-    private void RecordFailure(LiveLease lease, string error)
-    {
-        var retry = RetryOf(lease);
-        retry.FailedAttempts++;
-        retry.LastError = error;
-        if (retry.FailedAttempts >= _settings.MaxAttempts)
-        {
-            _state.DeadLetters.Add(new DeadLetter
-            {
-                Epoch = 0,
-                Shard = lease.Shard.Start,
-                Range = lease.Shard,
-                Attempts = retry.FailedAttempts,
-                LastError = error,
-            });
-            _state.Retries.Remove(ShardKey(lease.Shard));
-            Complete(lease.Shard);
-        }
-        else
-        {
-            Requeue(lease.Shard);
-        }
-    }
+    void ILeaseShards<LiveLease>.CountExpired() => _state.Expired++;
+
+    void ILeaseShards<LiveLease>.CountFailed() => _state.Failed++;
 
     private void Requeue(ShardRange shard) => InsertSorted(_state.Partitions[shard.Partition].Requeued, new OffsetRange(shard.Start, shard.End));
 
@@ -485,8 +430,6 @@ public sealed class LiveTaskBook : ITaskBook
 
         ranges.Insert(index, range);
     }
-
-    private void RecomputeNextExpiry() => _nextExpiry = LeaseTable.NextExpiry(_state.InFlight.Values);
 
     private static GrantedLease Granted(LiveLease lease) =>
         new(lease.LeaseId, TaskIds.Format(0, lease.Shard), 0, lease.Attempt, lease.Shard, lease.ExpiresAt);

@@ -6,7 +6,7 @@ namespace OrleansShards.Core;
 /// looks up the partition's bounds, the offset for the age limit (<see cref="ILogStore.FindOffsetAsync"/> at
 /// <see cref="AgeCutoff"/>) and the jobs' lowest committed offset, and truncates where <see cref="TruncatePoint"/> says.
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.LogRetention")]
 public sealed record LogRetention
 {
     /// <summary>Keeps everything.</summary>

@@ -104,32 +104,32 @@ public interface ILogStore
 /// <param name="Name">The topic name.</param>
 /// <param name="Partitions">The number of partitions, numbered from 0.</param>
 /// <param name="CreatedAt">When the topic was created.</param>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.TopicDescription")]
 public sealed record TopicDescription([property: Id(0)] string Name, [property: Id(1)] int Partitions, [property: Id(2)] DateTimeOffset CreatedAt);
 
 /// <summary>The offsets given to an append: <c>[FirstOffset, NextOffset)</c>.</summary>
 /// <param name="FirstOffset">The offset of the first appended record.</param>
 /// <param name="NextOffset">One past the last appended record: the new high-water mark.</param>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.AppendResult")]
 public readonly record struct AppendResult([property: Id(0)] long FirstOffset, [property: Id(1)] long NextOffset);
 
 /// <summary>The retained range of a partition: <c>[FirstRetained, HighWatermark)</c>.</summary>
 /// <param name="FirstRetained">The lowest offset still readable.</param>
 /// <param name="HighWatermark">The offset the next append gets.</param>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.PartitionBounds")]
 public readonly record struct PartitionBounds([property: Id(0)] long FirstRetained, [property: Id(1)] long HighWatermark);
 
 /// <summary>One record of the log.</summary>
 /// <param name="Offset">Its offset in the partition.</param>
 /// <param name="Value">Its UTF-8 JSON value.</param>
 /// <param name="AppendedAt">When it was appended.</param>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.LogRecord")]
 public readonly record struct LogRecord([property: Id(0)] long Offset, [property: Id(1)] ReadOnlyMemory<byte> Value, [property: Id(2)] DateTimeOffset AppendedAt);
 
 /// <summary>Records read from a partition, with the partition's bounds at the time of the read.</summary>
 /// <param name="Records">The records, in offset order, without gaps.</param>
 /// <param name="Bounds">The partition's retained range when it was read.</param>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.LogReadResult")]
 public sealed record LogReadResult([property: Id(0)] IReadOnlyList<LogRecord> Records, [property: Id(1)] PartitionBounds Bounds)
 {
     /// <summary>The offset to read next: one past the last record, or the requested offset when none was read.</summary>
@@ -137,7 +137,7 @@ public sealed record LogReadResult([property: Id(0)] IReadOnlyList<LogRecord> Re
 }
 
 /// <summary>A refused log store operation; the message names the topic, partition or value and the reason.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.LogStoreException")]
 public class LogStoreException : Exception
 {
     /// <summary>Creates the exception.</summary>
@@ -149,7 +149,7 @@ public class LogStoreException : Exception
 }
 
 /// <summary>A read below the first retained offset: the records asked for were removed by retention.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.LogTruncatedException")]
 public sealed class LogTruncatedException : LogStoreException
 {
     /// <summary>Creates the exception.</summary>

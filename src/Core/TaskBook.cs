@@ -20,6 +20,7 @@ public sealed record TaskBookSettings(int Epochs, bool Shuffle, ulong Seed, Time
 public readonly record struct GrantedLease(string LeaseId, string TaskId, int Epoch, int Attempt, ShardRange Shard, DateTimeOffset ExpiresAt);
 
 /// <summary>What became of a report.</summary>
+[GenerateSerializer, Alias("shards.ReportResult")]
 public enum ReportResult
 {
     /// <summary>The report was recorded.</summary>
@@ -46,7 +47,7 @@ public readonly record struct ReportAnswer(ReportResult Result, string? Reason =
 /// <param name="Doing">Shards leased now.</param>
 /// <param name="Done">Shards reported done.</param>
 /// <param name="Failed">Shards dead-lettered in this epoch.</param>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("shards.ShardProgress")]
 public sealed record ShardProgress([property: Id(0)] long Total, [property: Id(1)] long Todo, [property: Id(2)] long Doing, [property: Id(3)] long Done, [property: Id(4)] long Failed);
 
 /// <summary>
@@ -59,7 +60,7 @@ public sealed record ShardProgress([property: Id(0)] long Total, [property: Id(1
 /// persisting it costs O(in flight), not O(shards). Not thread-safe: the owning grain serialises calls.
 /// An epoch ends when every shard of it is done or dead-lettered; the next epoch then begins.
 /// </remarks>
-public sealed class TaskBook : ITaskBook
+public sealed class TaskBook : ITaskBook, ILeaseShards<LeaseRecord>
 {
     /// <summary>How many epochs' counters the state keeps: a job of many epochs must not grow its state with them.</summary>
     public const int EpochHistoryLimit = 8;
@@ -71,8 +72,8 @@ public sealed class TaskBook : ITaskBook
     private readonly Dictionary<long, string> _inFlightShards = [];
     private readonly HashSet<long> _requeued = [];
     private readonly HashSet<long> _deadThisEpoch = [];
+    private readonly LeaseLedger<LeaseRecord> _leases;
     private SeededPermutation _order;
-    private DateTimeOffset? _nextExpiry;
 
     /// <summary>Opens a task book over <paramref name="state"/>, which it changes in place.</summary>
     public TaskBook(TaskBookState state, TaskBookSettings settings, ShardCatalog catalog, TimeProvider time)
@@ -98,7 +99,7 @@ public sealed class TaskBook : ITaskBook
         _requeued.UnionWith(_state.Requeued);
         _deadThisEpoch.UnionWith(_state.DeadLetters.Where(d => d.Epoch == _state.Epoch).Select(d => d.Shard));
         _order = OrderOf(_state.Epoch);
-        RecomputeNextExpiry();
+        _leases = new LeaseLedger<LeaseRecord>(_state.InFlight, _state.Retries, this, settings.LeaseTimeout, settings.MaxAttempts, time);
         AdvanceEpochIfDone();
     }
 
@@ -115,7 +116,7 @@ public sealed class TaskBook : ITaskBook
     public long Version { get; private set; }
 
     /// <summary>The earliest expiry of a lease in flight, if any.</summary>
-    public DateTimeOffset? NextExpiry => _nextExpiry;
+    public DateTimeOffset? NextExpiry => _leases.NextExpiry;
 
     /// <summary>The progress of the current epoch.</summary>
     public ShardProgress Progress
@@ -146,21 +147,14 @@ public sealed class TaskBook : ITaskBook
         ArgumentException.ThrowIfNullOrEmpty(workerId);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTasks, 1);
         ExpireDue();
-        if (requestId is not null)
+        var earlier = _leases.Replay(workerId, requestId);
+        if (earlier.Count > 0)
         {
-            var earlier = _state.InFlight.Values
-                .Where(l => l.RequestId == requestId && l.WorkerId == workerId)
-                .OrderBy(l => l.LeaseId, StringComparer.Ordinal)
-                .Select(Granted)
-                .ToList();
-            if (earlier.Count > 0)
-            {
-                return earlier;
-            }
+            return [.. earlier.Select(Granted)];
         }
 
         var granted = new List<GrantedLease>(Math.Min(maxTasks, 64));
-        var expiresAt = _time.GetUtcNow() + _settings.LeaseTimeout;
+        var expiresAt = _leases.NewExpiry();
         while (granted.Count < maxTasks && !_state.Completed && TryTakeNext(out var shard))
         {
             var lease = new LeaseRecord
@@ -173,20 +167,13 @@ public sealed class TaskBook : ITaskBook
                 ExpiresAt = expiresAt,
                 RequestId = requestId,
             };
-            if (_state.Retries.TryGetValue(RetryRecord.KeyOf(_state.Epoch, shard), out var retry))
-            {
-                retry.Leases++;
-                lease.Attempt = retry.Leases;
-            }
-
-            _state.InFlight.Add(lease.LeaseId, lease);
+            _leases.Add(lease);
             _inFlightShards[shard] = lease.LeaseId;
             granted.Add(Granted(lease));
         }
 
         if (granted.Count > 0)
         {
-            _nextExpiry = _nextExpiry is { } next && next < expiresAt ? next : expiresAt;
             Version++;
         }
 
@@ -204,7 +191,7 @@ public sealed class TaskBook : ITaskBook
             return new ReportAnswer(ReportResult.UnknownTask, $"task '{taskId}' is not a shard of this job");
         }
 
-        if (_state.InFlight.TryGetValue(leaseId, out var lease))
+        if (_leases.TryGet(leaseId, out var lease))
         {
             if (lease.Shard != shard || lease.Epoch != epoch)
             {
@@ -216,7 +203,7 @@ public sealed class TaskBook : ITaskBook
                 return new ReportAnswer(ReportResult.StaleLease, $"lease '{leaseId}' is held by worker '{lease.WorkerId}', not '{workerId}'");
             }
 
-            EndLease(lease);
+            _leases.EndReported(lease, done, workerId, error);
             if (done)
             {
                 var counters = Counters;
@@ -228,11 +215,6 @@ public sealed class TaskBook : ITaskBook
                 {
                     retry.CompletedBy = leaseId;
                 }
-            }
-            else
-            {
-                Counters.Failed++;
-                RecordFailure(lease, string.IsNullOrWhiteSpace(error) ? $"worker '{workerId}' reported the task failed without an error" : error);
             }
 
             AdvanceEpochIfDone();
@@ -253,10 +235,9 @@ public sealed class TaskBook : ITaskBook
     /// <summary>Extends the leases of <paramref name="workerId"/>; a lease it no longer holds maps to <see langword="null"/>.</summary>
     public IReadOnlyList<(string LeaseId, DateTimeOffset? ExpiresAt)> Heartbeat(string workerId, IReadOnlyList<string> leaseIds)
     {
-        var (answers, renewed) = LeaseTable.Renew(_state.InFlight, workerId, leaseIds, _time.GetUtcNow() + _settings.LeaseTimeout);
+        var (answers, renewed) = _leases.Heartbeat(workerId, leaseIds);
         if (renewed)
         {
-            RecomputeNextExpiry();
             Version++;
         }
 
@@ -267,18 +248,9 @@ public sealed class TaskBook : ITaskBook
     /// <returns>How many leases were released.</returns>
     public int Release(string workerId, IReadOnlyList<string> leaseIds)
     {
-        var released = 0;
-        foreach (var lease in LeaseTable.HeldBy(_state.InFlight, workerId, leaseIds))
-        {
-            EndLease(lease);
-            _ = RetryOf(lease); // so the next lease of the shard counts as a further attempt
-            Requeue(lease.Shard);
-            released++;
-        }
-
+        var released = _leases.Release(workerId, leaseIds);
         if (released > 0)
         {
-            RecomputeNextExpiry();
             Version++;
         }
 
@@ -289,28 +261,14 @@ public sealed class TaskBook : ITaskBook
     /// <returns>How many leases expired.</returns>
     public int ExpireDue()
     {
-        var now = _time.GetUtcNow();
-        if (_nextExpiry is not { } next || next > now)
-        {
-            return 0;
-        }
-
-        var expired = LeaseTable.ExpiredAt(_state.InFlight.Values, now);
-        foreach (var lease in expired)
-        {
-            EndLease(lease);
-            Counters.Expired++;
-            RecordFailure(lease, string.Create(CultureInfo.InvariantCulture, $"lease '{lease.LeaseId}' of worker '{lease.WorkerId}' expired at {lease.ExpiresAt:O}"));
-        }
-
-        RecomputeNextExpiry();
-        if (expired.Count > 0)
+        var expired = _leases.ExpireDue();
+        if (expired > 0)
         {
             AdvanceEpochIfDone();
             Version++;
         }
 
-        return expired.Count;
+        return expired;
     }
 
     /// <summary>Whether <paramref name="taskId"/> names a shard of an epoch that has begun.</summary>
@@ -346,46 +304,30 @@ public sealed class TaskBook : ITaskBook
         return false;
     }
 
-    private void EndLease(LeaseRecord lease)
+    string ILeaseShards<LeaseRecord>.RetryKeyOf(LeaseRecord lease) => RetryRecord.KeyOf(lease.Epoch, lease.Shard);
+
+    RetryRecord ILeaseShards<LeaseRecord>.NewRetryOf(LeaseRecord lease) => new() { Epoch = lease.Epoch, Shard = lease.Shard };
+
+    void ILeaseShards<LeaseRecord>.Ended(LeaseRecord lease) => _inFlightShards.Remove(lease.Shard);
+
+    void ILeaseShards<LeaseRecord>.Requeue(LeaseRecord lease) => Requeue(lease.Shard);
+
+    void ILeaseShards<LeaseRecord>.DeadLetter(LeaseRecord lease, RetryRecord retry, string error)
     {
-        _state.InFlight.Remove(lease.LeaseId);
-        _inFlightShards.Remove(lease.Shard);
+        _state.DeadLetters.Add(new DeadLetter
+        {
+            Epoch = lease.Epoch,
+            Shard = lease.Shard,
+            Range = _catalog[lease.Shard],
+            Attempts = retry.FailedAttempts,
+            LastError = error,
+        });
+        _deadThisEpoch.Add(lease.Shard);
     }
 
-    private RetryRecord RetryOf(LeaseRecord lease)
-    {
-        var key = RetryRecord.KeyOf(lease.Epoch, lease.Shard);
-        if (!_state.Retries.TryGetValue(key, out var retry))
-        {
-            retry = new RetryRecord { Epoch = lease.Epoch, Shard = lease.Shard, Leases = lease.Attempt };
-            _state.Retries.Add(key, retry);
-        }
+    void ILeaseShards<LeaseRecord>.CountExpired() => Counters.Expired++;
 
-        return retry;
-    }
-
-    private void RecordFailure(LeaseRecord lease, string error)
-    {
-        var retry = RetryOf(lease);
-        retry.FailedAttempts++;
-        retry.LastError = error;
-        if (retry.FailedAttempts >= _settings.MaxAttempts)
-        {
-            _state.DeadLetters.Add(new DeadLetter
-            {
-                Epoch = lease.Epoch,
-                Shard = lease.Shard,
-                Range = _catalog[lease.Shard],
-                Attempts = retry.FailedAttempts,
-                LastError = error,
-            });
-            _deadThisEpoch.Add(lease.Shard);
-        }
-        else
-        {
-            Requeue(lease.Shard);
-        }
-    }
+    void ILeaseShards<LeaseRecord>.CountFailed() => Counters.Failed++;
 
     private void Requeue(long shard)
     {
@@ -461,8 +403,6 @@ public sealed class TaskBook : ITaskBook
 
     private SeededPermutation OrderOf(int epoch) =>
         new(_catalog.ShardCount, DeterministicHash.Mix(_settings.Seed, (ulong)epoch), identity: !_settings.Shuffle);
-
-    private void RecomputeNextExpiry() => _nextExpiry = LeaseTable.NextExpiry(_state.InFlight.Values);
 
     private GrantedLease Granted(LeaseRecord lease)
     {

@@ -5,7 +5,7 @@ namespace OrleansShards.Core;
 /// failed: done shards and the shards still to do are derived, so its size does not grow with the
 /// number of shards.
 /// </summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.TaskBookState")]
 public sealed class TaskBookState
 {
     /// <summary>The current epoch, from 0.</summary>
@@ -43,7 +43,7 @@ public sealed class TaskBookState
 }
 
 /// <summary>A lease in flight.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.LeaseRecord")]
 public sealed class LeaseRecord : IHeldLease
 {
     /// <summary>The lease id.</summary>
@@ -69,7 +69,7 @@ public sealed class LeaseRecord : IHeldLease
 }
 
 /// <summary>A shard that was leased more than once in an epoch.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.RetryRecord")]
 public sealed class RetryRecord
 {
     /// <summary>The key of a shard in an epoch.</summary>
@@ -98,7 +98,7 @@ public sealed class RetryRecord
 }
 
 /// <summary>A shard given up on after <c>maxAttempts</c> failures.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.DeadLetter")]
 public sealed class DeadLetter
 {
     /// <summary>The epoch.</summary>
@@ -118,7 +118,7 @@ public sealed class DeadLetter
 }
 
 /// <summary>Counters of one epoch.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.EpochCounters")]
 public sealed class EpochCounters
 {
     /// <summary>Shards reported done.</summary>

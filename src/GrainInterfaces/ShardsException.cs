@@ -6,7 +6,7 @@ namespace OrleansShards.GrainInterfaces;
 /// A failure a caller can act on: it names the field or place (<see cref="Field"/>) and the reason.
 /// Thrown by grains and carried across the cluster.
 /// </summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.ShardsException")]
 public sealed class ShardsException : Exception
 {
     /// <summary>Creates the exception.</summary>

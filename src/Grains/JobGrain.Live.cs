@@ -46,82 +46,17 @@ public sealed partial class JobGrain
     }
 
     /// <inheritdoc />
-    public async Task<long> OfferShards(int partition, IReadOnlyList<OffsetRange> shards, PartitionBounds? bounds)
-    {
-        EnsureExists();
-        if (_live is null)
-        {
-            throw new ShardsException(ShardsErrorKind.Invalid, "source", $"job '{JobId}' does not read a live source: its splitters do not offer shards");
-        }
-
-        if (partition < 0 || partition >= _live.PartitionCount)
-        {
-            throw new ShardsException(ShardsErrorKind.Invalid, "partition", $"job '{JobId}' has no partition {partition}");
-        }
-
-        if (State.Lifecycle == JobStates.Cancelled)
-        {
-            // Nothing will be leased again: the splitters stop watching (a paused job goes on cutting).
-            throw new ShardsException(ShardsErrorKind.Conflict, "state", $"job '{JobId}' is cancelled: its splitters stop");
-        }
-
-        long splitUpTo;
-        var version = _live.Version;
-        try
-        {
-            splitUpTo = _live.Offer(partition, shards, bounds);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ShardsException(ShardsErrorKind.Conflict, "shards", e.Message);
-        }
-
-        if (_live.Version != version)
-        {
-            PublishLag();
-            // The splitter adopts the offset we return: it must be durable before the splitter sees it.
-            await WriteNow();
-        }
-
-        return splitUpTo;
-    }
-
-    /// <inheritdoc />
-    public async Task<string> GrowPartition(int partition, string from, string to)
-    {
-        EnsureExists();
-        if (_live is null || partition < 0 || partition >= State.Paths.Count)
-        {
-            throw new ShardsException(ShardsErrorKind.Invalid, "partition", $"job '{JobId}' has no live partition {partition}");
-        }
-
-        if (State.Paths[partition] == from)
-        {
-            State.Paths[partition] = to;
-            LogPartitionGrew(logger, JobId, partition);
-            await WriteNow();
-        }
-
-        return State.Paths[partition];
-    }
-
-    /// <inheritdoc />
     public Task<IReadOnlyList<CheckpointLease>> GetLeases()
     {
         EnsureExists();
-        _book?.ExpireDue();
-        IEnumerable<CheckpointLease> leases = State.Live is { } live
-            ? live.InFlight.Values.Select(l => new CheckpointLease { TaskId = TaskIds.Format(0, l.Shard), LeaseId = l.LeaseId, WorkerId = l.WorkerId, Attempt = l.Attempt, ExpiresAt = l.ExpiresAt })
-            : _catalog is { } catalog
-                ? State.Book.InFlight.Values.Select(l => new CheckpointLease { TaskId = TaskIds.Format(l.Epoch, catalog[l.Shard]), LeaseId = l.LeaseId, WorkerId = l.WorkerId, Attempt = l.Attempt, ExpiresAt = l.ExpiresAt })
-                : [];
-        return Task.FromResult<IReadOnlyList<CheckpointLease>>([.. leases]);
+        _book?.Tasks.ExpireDue();
+        return Task.FromResult<IReadOnlyList<CheckpointLease>>([.. _book?.LeasesInFlight() ?? []]);
     }
 
     /// <inheritdoc />
     public async Task Wake()
     {
-        if (Exists && _live is not null && State.Lifecycle != JobStates.Cancelled)
+        if (Exists && _book is LiveJobBook && State.Lifecycle != JobStates.Cancelled)
         {
             await StartLiveSplitters();
         }
@@ -142,7 +77,7 @@ public sealed partial class JobGrain
 
     private async Task WatchLivePartitions()
     {
-        if (_live is null || State.Lifecycle == JobStates.Cancelled)
+        if (_book is not LiveJobBook || State.Lifecycle == JobStates.Cancelled)
         {
             return;
         }
@@ -173,108 +108,6 @@ public sealed partial class JobGrain
             LogSplittersFailed(logger, e, JobId);
         }
     }
-
-    private async Task<CreateJobResult> ImportLiveCheckpoint(CheckpointDocument document)
-    {
-        JobSpec spec;
-        LiveBookState book;
-        try
-        {
-            (spec, book) = LiveCheckpoints.Restore(document);
-        }
-        catch (CheckpointException e)
-        {
-            throw new ShardsException(ShardsErrorKind.Invalid, e.Field, e.Message);
-        }
-
-        spec = spec with { Id = JobId };
-        _importing = true;
-        try
-        {
-            var locators = await readers.ResolvePartitionsAsync(spec.Source!);
-            if (locators.Count < book.Partitions.Count)
-            {
-                throw new ShardsException(ShardsErrorKind.Invalid, "live", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the source has {locators.Count} partitions here, the checkpoint {book.Partitions.Count}"));
-            }
-
-            var live = readers.LiveFor(spec.Source!);
-            for (var p = 0; p < locators.Count; p++)
-            {
-                var bounds = await live.GetBoundsAsync(spec.Source!, locators[p]);
-                if (p >= book.Partitions.Count)
-                {
-                    book.Partitions.Add(new LivePartitionState { Committed = bounds.FirstRetained, SplitUpTo = bounds.FirstRetained });
-                }
-                else if (bounds.HighWatermark < book.Partitions[p].SplitUpTo || bounds.FirstRetained > book.Partitions[p].Committed)
-                {
-                    throw new ShardsException(ShardsErrorKind.Invalid, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"live[{p}]"),
-                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"partition {p} here holds offsets [{bounds.FirstRetained}, {bounds.HighWatermark}); the checkpoint needs [{book.Partitions[p].Committed}, {book.Partitions[p].SplitUpTo}) and more"));
-                }
-
-                book.Partitions[p].HighWatermark = bounds.HighWatermark;
-                book.Partitions[p].FirstRetained = bounds.FirstRetained;
-            }
-
-            if (Exists)
-            {
-                throw new ShardsException(ShardsErrorKind.Conflict, "id", $"job '{JobId}' was created while the checkpoint was read; delete it first or import under another id (?id=)");
-            }
-
-            State.Spec = spec;
-            State.CreatedAt = document.CreatedAt;
-            State.Paths = [.. locators];
-            State.Files = [];
-            State.Book = new TaskBookState();
-            State.Live = book;
-            State.Lifecycle = document.Lifecycle ?? JobStates.Running;
-            OpenBook();
-            await WriteNow();
-        }
-        finally
-        {
-            _importing = false;
-        }
-
-        await GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.Key).Add(JobId);
-        LogImported(logger, JobId, document.JobId, document.Doing?.Count ?? 0);
-        await StartLiveSplitters();
-        StartTimers();
-        return new CreateJobResult(true, BuildStatus());
-    }
-
-    /// <summary>Sets the lag gauge of every live partition: records appended and not yet committed.</summary>
-    private void PublishLag()
-    {
-        if (_live is null)
-        {
-            return;
-        }
-
-        for (var p = 0; p < _live.PartitionCount; p++)
-        {
-            var partition = _live[p];
-            ShardsMetrics.SetPartitionLag(JobId, p, Math.Max(partition.HighWatermark, partition.SplitUpTo) - partition.Committed);
-        }
-    }
-
-    private PartitionStatus LiveStatusOf(PartitionStatus partition)
-    {
-        var live = _live![partition.Partition];
-        var highWatermark = Math.Max(live.HighWatermark, live.SplitUpTo);
-        return partition with
-        {
-            Records = live.SplitUpTo - live.FirstRetained,
-            Shards = null,
-            Acknowledged = true,
-            HighWatermark = highWatermark,
-            SplitUpTo = live.SplitUpTo,
-            Committed = live.Committed,
-            Lag = highWatermark - live.Committed,
-        };
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: partition {Partition} grew: the source added to it")]
-    private static partial void LogPartitionGrew(ILogger logger, string jobId, int partition);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: {Added} partitions added to the source; {Partitions} in all")]
     private static partial void LogPartitionsAdded(ILogger logger, string jobId, int added, int partitions);

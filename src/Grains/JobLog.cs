@@ -38,7 +38,7 @@ public static partial class JobLog
     }
 
     /// <summary>Logs the reports of a batch whose outcome (at the same index) says the job accepted them.</summary>
-    public static void Reported(ILogger logger, string jobId, IReadOnlyList<TaskReport> reports, IReadOnlyList<ReportOutcome> outcomes)
+    public static void Reported(ILogger logger, string jobId, IReadOnlyList<TaskReport> reports, IReadOnlyList<ReportVerdict> outcomes)
     {
         ArgumentNullException.ThrowIfNull(reports);
         ArgumentNullException.ThrowIfNull(outcomes);

@@ -4,7 +4,7 @@ using OrleansShards.GrainInterfaces;
 namespace OrleansShards.Grains;
 
 /// <summary>The persisted state of a job. Its size grows with partitions and what is in flight or failed, never with shards.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.JobState")]
 public sealed class JobState
 {
     /// <summary>The normalised spec; null until the job is created.</summary>
@@ -30,7 +30,7 @@ public sealed class JobState
 }
 
 /// <summary>The persisted state of a splitter.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.SplitterState")]
 public sealed class SplitterState
 {
     /// <summary>The partition's file as described, once described.</summary>
@@ -50,7 +50,7 @@ public sealed class SplitterState
 }
 
 /// <summary>What the splitter of a live partition watches.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("shards.LiveSplitterAssignment")]
 public sealed class LiveSplitterAssignment
 {
     /// <summary>The job, its partition, the partition's locator and the source.</summary>

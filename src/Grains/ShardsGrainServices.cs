@@ -18,6 +18,7 @@ public static class ShardsGrainServices
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SourceReaders>();
         services.TryAddSingleton<TaskRecordReader>();
+        services.TryAddSingleton<JobCheckpointService>();
         return services;
     }
 }

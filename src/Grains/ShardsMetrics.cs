@@ -84,7 +84,7 @@ public static class ShardsMetrics
     }
 
     /// <summary>Counts the reports of a batch whose outcome (at the same index) says the job accepted them.</summary>
-    public static void Reported(string jobId, IReadOnlyList<TaskReport> reports, IReadOnlyList<ReportOutcome> outcomes)
+    public static void Reported(string jobId, IReadOnlyList<TaskReport> reports, IReadOnlyList<ReportVerdict> outcomes)
     {
         ArgumentNullException.ThrowIfNull(reports);
         ArgumentNullException.ThrowIfNull(outcomes);

@@ -32,7 +32,7 @@ public sealed partial class SplitterGrain
         {
             state.State.Partition = assignment.Partition;
             state.State.Live = new LiveSplitterAssignment { Assignment = assignment, ShardSize = shardSize, MaxWaitMs = maxWaitMs };
-            state.State.SplitUpTo = await GrainFactory.GetGrain<IJobGrain>(assignment.JobId).OfferShards(assignment.Partition, [], null);
+            state.State.SplitUpTo = await GrainFactory.GetGrain<IJobSplitterCallbacks>(assignment.JobId).OfferShards(assignment.Partition, [], null);
             await state.WriteStateAsync();
         }
 
@@ -70,7 +70,7 @@ public sealed partial class SplitterGrain
     {
         var live = state.State.Live!;
         var assignment = live.Assignment;
-        var job = GrainFactory.GetGrain<IJobGrain>(assignment.JobId);
+        var job = GrainFactory.GetGrain<IJobSplitterCallbacks>(assignment.JobId);
         var maxWait = TimeSpan.FromMilliseconds(live.MaxWaitMs);
         DateTimeOffset? pendingSince = null;
         var pollDelay = FirstPollDelay;

@@ -8,6 +8,9 @@ namespace OrleansShards.Grains;
 /// and persists its offset only after the job acknowledged them. On a restart it offers again what
 /// it has not stored as acknowledged; the job ignores an offer it already holds.
 /// </summary>
+// Pinned to the name Orleans derived from the class name before it was pinned (lower case, "Grain" cut off):
+// stored state and running clusters keep their identity if the class is renamed.
+[GrainType("splitter")]
 public sealed partial class SplitterGrain(
     [PersistentState("splitter", ShardsOptions.StorageName)] IPersistentState<SplitterState> state,
     SourceReaders readers,
@@ -31,7 +34,7 @@ public sealed partial class SplitterGrain(
 
         if (!state.State.Acknowledged && TryParseKey(this.GetPrimaryKeyString(), out var jobId, out var partition))
         {
-            var acknowledged = await GrainFactory.GetGrain<IJobGrain>(jobId).GetAcknowledgedPartition(partition);
+            var acknowledged = await GrainFactory.GetGrain<IJobSplitterCallbacks>(jobId).GetAcknowledgedPartition(partition);
             if (acknowledged is not null && (state.State.File is null || state.State.File == acknowledged))
             {
                 state.State.Partition = partition;
@@ -60,7 +63,7 @@ public sealed partial class SplitterGrain(
         }
 
         // The job acknowledges durably before it returns; only then is our offset advanced and stored.
-        await GrainFactory.GetGrain<IJobGrain>(assignment.JobId).AcknowledgePartition(assignment.Partition, splitter.File);
+        await GrainFactory.GetGrain<IJobSplitterCallbacks>(assignment.JobId).AcknowledgePartition(assignment.Partition, splitter.File);
         if (!splitter.Acknowledged)
         {
             splitter.Acknowledged = true;

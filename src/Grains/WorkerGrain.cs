@@ -10,6 +10,9 @@ namespace OrleansShards.Grains;
 /// A thin worker inside the silo. It holds at most one lease, in memory only: a lease lost with the
 /// activation simply expires and its shard is leased again, so nothing of it needs to be durable.
 /// </summary>
+// Pinned to the name Orleans derived from the class name before it was pinned (lower case, "Grain" cut off):
+// stored state and running clusters keep their identity if the class is renamed.
+[GrainType("worker")]
 public sealed class WorkerGrain(TaskRecordReader records, TimeProvider time) : Grain, IWorkerGrain
 {
     private string? _jobId;

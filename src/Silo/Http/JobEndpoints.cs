@@ -122,7 +122,7 @@ public static class JobEndpoints
             }
 
             var reports = many.Select((r, i) => ToReport(r, $"reports[{i}].")).ToList();
-            return Results.Ok(new ReportAnswer(null, null, await Job(grains, id).ReportMany(reports)));
+            return Results.Ok(new ReportAnswer(null, null, [.. (await Job(grains, id).ReportMany(reports)).Select(ReportStatuses.ToOutcome)]));
         }
 
         return Results.Ok(await Job(grains, id).Report(ToReport(body, "")));
