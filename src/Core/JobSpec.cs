@@ -1,9 +1,18 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OrleansShards.Core.Sources;
+using Registry = OrleansShards.Core.Sources.SourceKinds;
 
 namespace OrleansShards.Core;
 
-/// <summary>Where a job's records come from. One <see cref="Kind"/> field and kind-specific fields.</summary>
+/// <summary>
+/// Where a job's records come from: one <see cref="Kind"/> field and kind-specific fields, which the kind (a
+/// <see cref="SourceKind"/> of <see cref="Registry"/>) checks, fills in and reads as its typed options.
+/// </summary>
+/// <remarks>
+/// This flat shape is the wire format of <c>"source"</c> and the stored form of every job, splitter and checkpoint:
+/// fields are added with new <see cref="IdAttribute"/> numbers, never renumbered or retyped, so stored jobs load.
+/// </remarks>
 [GenerateSerializer, Immutable, Alias("shards.SourceSpec")]
 public sealed record SourceSpec
 {
@@ -73,22 +82,22 @@ public sealed record JobSpec
     public const string Batched = "batched";
 
     /// <summary>The source kinds read from files under the data roots.</summary>
-    public static readonly IReadOnlyList<string> FileKinds = ["csv", "jsonl", "tfrecord", "parquet"];
+    public static readonly IReadOnlyList<string> FileKinds = Registry.NamesOf<FileSourceKind>();
 
     /// <summary>The source kinds read from SQL tables.</summary>
-    public static readonly IReadOnlyList<string> SqlKinds = ["sqlite", "postgres"];
+    public static readonly IReadOnlyList<string> SqlKinds = Registry.NamesOf<SqlSourceKind>();
 
     /// <summary>The source kinds read from object stores through a transformer.</summary>
-    public static readonly IReadOnlyList<string> ObjectKinds = ["s3", "azureblob"];
+    public static readonly IReadOnlyList<string> ObjectKinds = Registry.NamesOf<ObjectSourceKind>();
 
     /// <summary>The transformers that turn an object's bytes into records.</summary>
-    public static readonly IReadOnlyList<string> Transformers = ["csv", "jsonl", "tfrecord", "raw"];
+    public static readonly IReadOnlyList<string> Transformers = ObjectSourceKind.Transformers;
 
     /// <summary>Live partitioned logs, split as records arrive: the built-in log's topics and Redis Streams.</summary>
-    public static readonly IReadOnlyList<string> LiveKinds = ["topic", "redisstreams"];
+    public static readonly IReadOnlyList<string> LiveKinds = [.. Registry.NamesOf<TopicSourceKind>(), .. Registry.NamesOf<RedisStreamsSourceKind>()];
 
     /// <summary>The source kinds this server reads.</summary>
-    public static readonly IReadOnlyList<string> SourceKinds = [.. FileKinds, .. SqlKinds, .. ObjectKinds, .. LiveKinds];
+    public static readonly IReadOnlyList<string> SourceKinds = Registry.Names;
 
     /// <summary>How long a live job waits for a shard to fill before it cuts a partial one, unless the spec says.</summary>
     public const int DefaultMaxWaitMs = 1000;
@@ -130,8 +139,7 @@ public sealed record JobSpec
     [Id(11)] public bool Ordered { get; init; }
 
     /// <summary>Whether the source is a live log whose shards are cut as records arrive.</summary>
-    public bool IsLive => Source is { } source
-        && (LiveKinds.Contains(source.Kind.ToLowerInvariant()) || (source.Watch == true && ObjectKinds.Contains(source.Kind.ToLowerInvariant())));
+    public bool IsLive => Source is { } source && Registry.Find(source.Kind)?.IsLive(source) == true;
 
     /// <summary>The task book settings this spec implies.</summary>
     public TaskBookSettings ToTaskBookSettings() =>
@@ -143,13 +151,10 @@ public sealed record JobSpec
         Durability = Durability.ToLowerInvariant(),
         FlushIntervalMs = string.Equals(Durability, Batched, StringComparison.OrdinalIgnoreCase) ? FlushIntervalMs ?? 1000 : FlushIntervalMs,
         MaxWaitMs = IsLive ? MaxWaitMs ?? DefaultMaxWaitMs : MaxWaitMs,
-        Source = Source is null ? null : Source with
-        {
-            Kind = Source.Kind.ToLowerInvariant(),
-            Header = Source.Kind.Equals("csv", StringComparison.OrdinalIgnoreCase) ? Source.Header ?? true : Source.Header,
-            Delimiter = Source.Kind.Equals("csv", StringComparison.OrdinalIgnoreCase) ? Source.Delimiter ?? "," : Source.Delimiter,
-        },
+        Source = Source is null ? null : NormalizeSource(Source with { Kind = Source.Kind.ToLowerInvariant() }),
     };
+
+    private static SourceSpec NormalizeSource(SourceSpec source) => Registry.Find(source.Kind)?.Normalize(source) ?? source;
 
     /// <summary>A canonical text of the normalised spec: equal texts mean the same job.</summary>
     public string Canonical() => JsonSerializer.Serialize(Normalize(), CanonicalOptions);
@@ -172,13 +177,17 @@ public sealed record JobSpec
             return ("source.kind", $"is required: one of {string.Join(", ", SourceKinds)}");
         }
 
-        if (!SourceKinds.Contains(Source.Kind.ToLowerInvariant()))
+        if (Registry.Find(Source.Kind) is not { } kind)
         {
             return ("source.kind", $"'{Source.Kind}' is not a source kind this server reads: one of {string.Join(", ", SourceKinds)}");
         }
 
-        var kind = Source.Kind.ToLowerInvariant();
-        if (ValidateSource(kind, Source) is { } sourceProblem)
+        if (Source.Watch is not null && !kind.Watches)
+        {
+            return ("source.watch", $"applies only to object kinds ({string.Join(", ", Registry.All.Where(k => k.Watches).Select(k => k.Name))})");
+        }
+
+        if (kind.Validate(Source) is { } sourceProblem)
         {
             return sourceProblem;
         }
@@ -234,124 +243,6 @@ public sealed record JobSpec
         }
 
         return null;
-    }
-
-    private static (string Field, string Reason)? ValidateSource(string kind, SourceSpec source)
-    {
-        if (source.Watch is not null && !ObjectKinds.Contains(kind))
-        {
-            return ("source.watch", $"applies only to object kinds ({string.Join(", ", ObjectKinds)})");
-        }
-
-        if (FileKinds.Contains(kind))
-        {
-            if (source.Paths is null || source.Paths.Count == 0)
-            {
-                return ("source.paths", "needs at least one path or pattern");
-            }
-
-            if (source.Paths.Any(string.IsNullOrWhiteSpace))
-            {
-                return ("source.paths", "holds an empty path");
-            }
-
-            return source.Delimiter is { Length: not 1 } ? ("source.delimiter", "must be exactly one character") : null;
-        }
-
-        if (SqlKinds.Contains(kind))
-        {
-            if (kind == "sqlite" && string.IsNullOrWhiteSpace(source.Path))
-            {
-                return ("source.path", "is required: the database file, relative to the data directory");
-            }
-
-            if (kind == "postgres" && string.IsNullOrWhiteSpace(source.Connection))
-            {
-                return ("source.connection", "is required: the name of a connection defined in the server's configuration");
-            }
-
-            if (!IsSqlIdentifier(source.Table, allowSchema: true))
-            {
-                return ("source.table", $"'{source.Table}' is not a table name (letters, digits and '_', optionally 'schema.table')");
-            }
-
-            return IsSqlIdentifier(source.KeyColumn, allowSchema: false) ? null : ("source.keyColumn", $"'{source.KeyColumn}' is not a column name (letters, digits and '_')");
-        }
-
-        if (ObjectKinds.Contains(kind))
-        {
-            if (string.IsNullOrWhiteSpace(source.Connection))
-            {
-                return ("source.connection", "is required: the name of a connection defined in the server's configuration");
-            }
-
-            if (kind == "s3" && string.IsNullOrWhiteSpace(source.Bucket))
-            {
-                return ("source.bucket", "is required");
-            }
-
-            if (kind == "azureblob" && string.IsNullOrWhiteSpace(source.Container))
-            {
-                return ("source.container", "is required");
-            }
-
-            if (source.Transformer is null || !Transformers.Contains(source.Transformer.ToLowerInvariant()))
-            {
-                return ("source.transformer", $"'{source.Transformer}' is not a transformer: one of {string.Join(", ", Transformers)}");
-            }
-
-            if (source.Distribution is not (null or "hash" or "pattern"))
-            {
-                return ("source.distribution", $"'{source.Distribution}' is neither 'hash' nor 'pattern'");
-            }
-
-            if (source.Distribution == "pattern" && string.IsNullOrWhiteSpace(source.PartitionPattern))
-            {
-                return ("source.partitionPattern", "is required with the 'pattern' distribution");
-            }
-
-            if (source.Watch == true && source.Distribution is null or "hash" && source.Partitions is null)
-            {
-                return ("source.partitions", "is required when watching with the hash distribution: objects added later must hash into a fixed number of partitions");
-            }
-
-            return source.Partitions is < 1 or > 100_000 ? ("source.partitions", "must be between 1 and 100000") : null;
-        }
-
-
-        if (kind == "topic")
-        {
-            return string.IsNullOrWhiteSpace(source.Topic) ? ("source.topic", "is required: the name of a topic of the built-in log") : null;
-        }
-
-        if (kind == "redisstreams")
-        {
-            if (string.IsNullOrWhiteSpace(source.Connection))
-            {
-                return ("source.connection", "is required: the name of a connection defined in the server's configuration");
-            }
-
-            if (source.Keys is null || source.Keys.Count == 0 || source.Keys.Any(string.IsNullOrWhiteSpace))
-            {
-                return ("source.keys", "needs at least one stream key, none empty");
-            }
-
-            return source.Keys.Distinct(StringComparer.Ordinal).Count() != source.Keys.Count ? ("source.keys", "names a stream key twice") : null;
-        }
-
-        return null;
-    }
-
-    private static bool IsSqlIdentifier(string? name, bool allowSchema)
-    {
-        if (string.IsNullOrEmpty(name) || name.Length > 127)
-        {
-            return false;
-        }
-
-        var parts = name.Split('.');
-        return (parts.Length == 1 || (allowSchema && parts.Length == 2))
-            && parts.All(p => p.Length > 0 && (char.IsAsciiLetter(p[0]) || p[0] == '_') && p.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'));
     }
 
     private static readonly JsonSerializerOptions CanonicalOptions = new()

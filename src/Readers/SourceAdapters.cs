@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using OrleansShards.Core;
+using OrleansShards.Core.Sources;
 using OrleansShards.Readers.Csv;
 
 namespace OrleansShards.Readers;
@@ -57,8 +58,7 @@ public sealed class FileSourceAdapter(DataRoots roots) : ISourceAdapter
     public IPartitionReader ReaderFor(SourceSpec source)
     {
         var kind = source.Kind.ToLowerInvariant();
-        var header = source.Header ?? true;
-        var delimiter = string.IsNullOrEmpty(source.Delimiter) ? ',' : source.Delimiter[0];
+        var (_, header, delimiter) = SourceKinds.Read<FileSourceSpec>(source);
         return _readers.GetOrAdd((kind, header, delimiter), static key =>
             PartitionReaders.ForKind(key.Kind, new CsvReaderOptions { Header = key.Header, Delimiter = key.Delimiter }));
     }

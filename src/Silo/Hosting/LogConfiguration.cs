@@ -82,7 +82,7 @@ public static class LogConfiguration
                 throw new InvalidOperationException($"{LogStoreSettings.Section}:Provider '{settings.Provider}' is neither 'sqlite' nor 'postgres'");
         }
 
-        services.AddSingleton<ISourceAdapter>(sp => new TopicSourceAdapter(sp.GetRequiredService<ILogStore>()));
+        services.AddTopicSources();
         var retention = configuration.GetSection(TopicRetentionSettings.Section);
         services.Configure<TopicRetentionSettings>(retention);
         // Fails at start-up, naming the keys, rather than at the first retention round.

@@ -158,10 +158,10 @@ public static class ShardsServer
 
         builder.Services.AddShardsGrains();
         builder.Services.Configure<SourceConnectionsOptions>(section);
-        // Source adapters beyond files under the data roots (one line each):
-        builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Sql.SqlSourceAdapter(new DataRoots(dataDir, shards.DataRoots.Select(Path.GetFullPath)), services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value));
-        builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Objects.ObjectSourceAdapter(services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value, new OrleansShards.Readers.Objects.ObjectSourceOptions { CacheDirectory = Path.Combine(dataDir, "cache", "objects"), CacheMaxBytes = section.GetValue<long?>("ObjectCache:MaxBytes") ?? 10L << 30 }));
-        builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Live.RedisStreamsSourceAdapter(services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value));
+        // Source kinds beyond files under the data roots, each registered by its own folder of Readers.
+        builder.Services.AddSqlSources(new DataRoots(dataDir, shards.DataRoots.Select(Path.GetFullPath)));
+        builder.Services.AddObjectSources(new OrleansShards.Readers.Objects.ObjectSourceOptions { CacheDirectory = Path.Combine(dataDir, "cache", "objects"), CacheMaxBytes = section.GetValue<long?>("ObjectCache:MaxBytes") ?? 10L << 30 });
+        builder.Services.AddRedisStreamsSources();
         builder.Services.AddShardsLog(builder.Configuration, dataDir);
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
