@@ -17,8 +17,11 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-from orleans_shards.torch import RunDataset  # noqa: E402
+try:
+    from orleans_shards.torch import RunDataset
+except ImportError:  # not installed: the package's source beside these tests
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+    from orleans_shards.torch import RunDataset
 
 
 def main() -> None:

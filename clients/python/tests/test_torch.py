@@ -46,7 +46,7 @@ def test_each_worker_process_leases_under_its_own_worker_id(silo, client: Client
     client.create_job({"id": job, "source": {"kind": "csv", "paths": ["numbers.csv"]}, "shardSize": 50, "epochs": 1})
     dataset = LeaseDataset(Client(silo.url), job)
     ids, holders = [], set()
-    for record in DataLoader(dataset, batch_size=None, num_workers=3):
+    for record in DataLoader(dataset, batch_size=None, num_workers=2):
         ids.append(int(record["id"]))
         if len(ids) % 25 == 1:
             holders.update(lease["workerId"] for lease in client.leases(job))
@@ -55,9 +55,9 @@ def test_each_worker_process_leases_under_its_own_worker_id(silo, client: Client
     host = socket.gethostname()
     parsed = [re.fullmatch(rf"torch-{re.escape(host)}-(\d+)-w(\d)", holder) for holder in holders]
     assert all(parsed), holders
-    assert sorted(int(m.group(2)) for m in parsed) == [0, 1, 2]  # one id per DataLoader worker
+    assert sorted(int(m.group(2)) for m in parsed) == [0, 1]  # one id per DataLoader worker
     pids = {int(m.group(1)) for m in parsed}
-    assert len(pids) == 3 and os.getpid() not in pids  # each its own process
+    assert len(pids) == 2 and os.getpid() not in pids  # each its own process
 
 
 def test_a_dataset_without_worker_processes_reads_one_epoch_a_pass(silo, client: Client) -> None:
