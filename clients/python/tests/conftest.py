@@ -18,6 +18,13 @@ from typing import Iterator
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+
+try:
+    import orleans_shards  # noqa: F401  (installed: .ci/run tests the package as pip installed it)
+except ImportError:  # a developer's checkout: test the source
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 SILO_PROJECT = REPO / "src" / "Silo" / "Silo.csproj"
 SILO_DLL = REPO / "src" / "Silo" / "bin" / "Release" / "net10.0" / "OrleansShards.Silo.dll"
 NUMBERS_ROWS = 1000

@@ -18,14 +18,15 @@ from orleans_shards import Client  # noqa: E402
 from orleans_shards.torch import LeaseDataset, to_tensors  # noqa: E402
 
 
-def test_a_dataloader_with_two_workers_delivers_every_id_exactly_once_per_epoch(silo, client: Client) -> None:
+@pytest.mark.parametrize("context, persistent", [("fork", False), ("spawn", True)])
+def test_a_dataloader_with_two_workers_delivers_every_id_exactly_once_per_epoch(silo, client: Client, context: str, persistent: bool) -> None:
     job = unique("torch")
     client.create_job({
         "id": job, "source": {"kind": "csv", "paths": ["numbers.csv"]},
         "shardSize": 70, "epochs": 2, "shuffle": True, "seed": 3,
     })
     dataset = LeaseDataset(silo.url, job, columns=["id"])
-    loader = DataLoader(dataset, batch_size=64, num_workers=2)
+    loader = DataLoader(dataset, batch_size=64, num_workers=2, multiprocessing_context=context, persistent_workers=persistent)
     for epoch in range(2):
         ids = Counter()
         for batch in loader:

@@ -85,25 +85,40 @@ def to_tensors(records: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
 
 class _SharedPass:
     """The epoch the workers of one DataLoader pass read, agreed through shared memory: the first
-    worker of a pass reads the job's epoch, the others take it, so a worker that starts after the
-    epoch already ended does not read the next epoch's shards in this pass. A pass is known by the
-    DataLoader iterator's base seed (the same in all its workers) and the number of passes the
-    worker process made (persistent workers keep their seed)."""
+    worker of a pass reads the job's epoch and publishes it, the others take it, so a worker that
+    starts after the epoch already ended does not read the next epoch's shards in this pass. A pass
+    is known by the DataLoader iterator's base seed (the same in all its workers) and the number of
+    passes the worker process made (persistent workers keep their seed).
+
+    Lock-free (a multiprocessing lock made for fork cannot cross into spawned workers): the epoch is
+    published before the pass's key, so a worker that sees the key sees its epoch; workers that
+    start together may each read the job's epoch, and read the same one.
+    """
 
     def __init__(self) -> None:
         context = multiprocessing.get_context()
-        self._lock = context.Lock()
         self._seed = context.RawValue("q", -1)
         self._passes = context.RawValue("q", -1)
         self._epoch = context.RawValue("q", -1)
 
     def agree(self, seed: int, passes: int, read_epoch: Callable[[], int]) -> int:
-        with self._lock:
-            if self._seed.value != seed or self._passes.value != passes:
-                self._epoch.value = read_epoch()
-                self._seed.value = seed
-                self._passes.value = passes
+        if self._seed.value == seed and self._passes.value == passes:
             return int(self._epoch.value)
+        epoch = read_epoch()
+        if self._seed.value == seed and self._passes.value == passes:
+            return int(self._epoch.value)  # another worker of this pass published first
+        self._epoch.value = epoch
+        self._passes.value = passes
+        self._seed.value = seed
+        return epoch
+
+
+def _shared_pass() -> Optional[_SharedPass]:
+    try:
+        return _SharedPass()
+    except OSError as error:  # no shared memory here (a locked-down /dev/shm): each worker reads the epoch itself
+        log.debug("no shared memory for the pass epoch: %s", error)
+        return None
 
 
 class LeaseDataset(IterableDataset):  # type: ignore[type-arg]
@@ -133,7 +148,7 @@ class LeaseDataset(IterableDataset):  # type: ignore[type-arg]
         dist = _distributed()
         self.rank: Optional[int] = dist.get_rank() if dist is not None else None
         self._passes = 0
-        self._shared: Optional[_SharedPass] = _SharedPass()
+        self._shared: Optional[_SharedPass] = _shared_pass()
 
     def _worker_id(self, worker_index: Optional[int]) -> str:
         parts = ["torch", socket.gethostname(), str(os.getpid())]
