@@ -86,7 +86,7 @@ def main():
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, on_signal)
 
-    seen = []
+    finished = []  # (task, its ids): the ids count once the task's report went through
     worker = None
     try:
         client = Client(args.server, args.token)
@@ -99,14 +99,15 @@ def main():
                 except Exception as error:  # the training step failed: the task is retried elsewhere
                     task.fail(error)
                     continue
+                finished.append((task, task_seen))
                 task.done()
-                if task.outcome == "done":  # not "lost": its lease expired and another worker has it
-                    seen.extend(task_seen)
     except ShardsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except (Stopped, KeyboardInterrupt) as stop:
+        # Leaving the with block released the leases (and finished a report the signal cut off).
         signum = stop.signum if isinstance(stop, Stopped) else signal.SIGINT
+        seen = reported_ids(finished)
         write_ids(seen, args.ids_out)
         done = worker.tasks_done if worker else 0
         print(f"worker {args.worker_id}: stopped by {signal.Signals(signum).name}; leases released; "
@@ -115,10 +116,16 @@ def main():
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
+    seen = reported_ids(finished)
     write_ids(seen, args.ids_out)
     print(f"worker {args.worker_id}: job {args.job} is {worker.state}; {worker.tasks_done} task(s) done, "
           f"{worker.tasks_failed} failed, {len(seen)} records", file=sys.stderr)
     return 0
+
+
+def reported_ids(finished):
+    """The ids of the tasks reported done ("lost" ones expired and went to another worker)."""
+    return [value for task, ids in finished if task.outcome == "done" for value in ids]
 
 
 if __name__ == "__main__":

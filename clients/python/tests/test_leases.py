@@ -139,3 +139,39 @@ def test_the_package_writes_nothing_to_stdout(client: Client, capfd) -> None:
         logging.getLogger("orleans_shards").setLevel(logging.NOTSET)
     out, _ = capfd.readouterr()
     assert out == ""
+
+
+class InterruptedAfterAnswer(Client):
+    """A client whose next lease or report is interrupted (as by Ctrl+C) after the server answered it."""
+
+    interrupt: str = ""
+
+    def lease(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        answer = super().lease(*args, **kwargs)
+        if self.interrupt == "lease":
+            self.interrupt = ""
+            raise KeyboardInterrupt
+        return answer
+
+    def report(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        answer = super().report(*args, **kwargs)
+        if self.interrupt == "report":
+            self.interrupt = ""
+            raise KeyboardInterrupt
+        return answer
+
+
+@pytest.mark.parametrize("cut", ["lease", "report"])
+def test_a_request_cut_off_by_ctrl_c_is_settled_before_the_leases_are_released(silo, client: Client, cut: str) -> None:
+    job = create(client, leaseTimeoutSeconds=300)
+    interrupted = InterruptedAfterAnswer(silo.url)
+    with pytest.raises(KeyboardInterrupt):
+        with LeaseWorker(interrupted, job, max_tasks=1) as worker:
+            first = next(worker)
+            list(first.records())
+            interrupted.interrupt = cut
+            next(worker)  # reports the first task, then leases the next: one of them is cut off
+    status = client.job(job)
+    # The leases the server granted to the cut-off request were learned (same requestId) and released.
+    assert status["shards"]["doing"] == 0
+    assert status["shards"]["done"] == 1 and first.outcome == "done"

@@ -25,7 +25,7 @@ def test_a_signal_releases_the_leases_and_writes_the_ids_without_a_traceback(sil
     out = tmp_path / "ids.txt"
     process = subprocess.Popen(
         [sys.executable, str(WORKER), "--server", silo.url, "--job", job, "--max-tasks", "2",
-         "--batch-size", "50", "--work-seconds", "0.4", "--ids-out", str(out)],
+         "--batch-size", "50", "--work-seconds", "0.4", "--ids-out", str(out), "--log-level", "INFO"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # Python ignores SIGINT in a child whose parent ignores it; make sure it is the default here.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -47,7 +47,7 @@ def test_a_signal_releases_the_leases_and_writes_the_ids_without_a_traceback(sil
     assert "Traceback" not in stderr
     assert f"stopped by {signal.Signals(signum).name}" in stderr
     status = client.job(job)
-    assert status["shards"]["doing"] == 0  # released at once, not after 300 s
+    assert status["shards"]["doing"] == 0, stderr  # released at once, not after 300 s
     done = status["shards"]["done"]
     ids = out.read_text().split()
     assert done >= 2 and len(ids) == done * 100  # exactly the ids of the tasks reported done

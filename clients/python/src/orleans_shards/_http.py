@@ -227,7 +227,7 @@ class Transport:
     def _backoff(self, attempt: int) -> float:
         # Exponential back-off with jitter in [½, 1] of the step, so that many workers do not retry in lockstep.
         step = min(self.max_backoff, self.backoff * (2 ** attempt))
-        return step * (0.5 + 0.5 * self._random.random())
+        return float(step * (0.5 + 0.5 * self._random.random()))
 
     def backoff_delay(self, attempt: int) -> float:
         """The delay before retry number ``attempt + 1`` of a failed connection (used by streams)."""

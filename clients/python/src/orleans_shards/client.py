@@ -43,7 +43,7 @@ def load_document(path: PathLike) -> Any:
     text = file.read_text(encoding="utf-8")
     if file.suffix.lower() in (".yaml", ".yml"):
         try:
-            import yaml  # type: ignore[import-untyped]
+            import yaml  # type: ignore[import]
         except ImportError:
             raise ImportError(
                 f"'{file}' is YAML, and reading YAML needs PyYAML, which is not installed here "
@@ -146,11 +146,23 @@ class Client:
         the answer's JSON (``None`` for an empty answer). Retries as the class says."""
         return self._http.request(method, path, query=query, json_body=body, timeout=timeout).json()
 
+    def _object(self, method: str, path: str, body: Any = None, *, query: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        answer = self.request(method, path, body, query=query)
+        if not isinstance(answer, dict):
+            raise ShardsError(None, f"{method} {path}: the answer is a JSON {type(answer).__name__}, not an object", method=method, url=self._http.url(path, query))
+        return answer
+
+    def _list(self, key: str, method: str, path: str, body: Any = None) -> List[Any]:
+        answer = self._object(method, path, body).get(key)
+        if not isinstance(answer, list):
+            raise ShardsError(None, f"{method} {path}: the answer has no list '{key}'", method=method, url=self._http.url(path))
+        return answer
+
     # -- health ------------------------------------------------------------------------------
 
     def health(self) -> Dict[str, Any]:
         """``GET /healthz``: the server is alive."""
-        return self.request("GET", "/healthz")
+        return self._object("GET", "/healthz")
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -167,27 +179,27 @@ class Client:
         document = load_document(spec) if isinstance(spec, (str, os.PathLike)) else dict(spec)
         if not isinstance(document, dict):
             raise ValueError(f"a job spec is a mapping (JSON object), not {type(document).__name__}")
-        return self.request("POST", "/v1/jobs", document)
+        return self._object("POST", "/v1/jobs", document)
 
     def job(self, job: str) -> Dict[str, Any]:
         """The job's status (``state``, ``epoch``, ``epochs``, ``shards``, ``records``, ``partitions``, ``spec``, ...)."""
-        return self.request("GET", self._job(job))
+        return self._object("GET", self._job(job))
 
     def jobs(self) -> List[Dict[str, Any]]:
         """The status of every job."""
-        return self.request("GET", "/v1/jobs")["jobs"]
+        return self._list("jobs", "GET", "/v1/jobs")
 
     def pause(self, job: str) -> Dict[str, Any]:
         """Pauses the job (no new leases; leases in flight may finish); returns the new status."""
-        return self.request("POST", self._job(job) + "/pause")
+        return self._object("POST", self._job(job) + "/pause")
 
     def resume(self, job: str) -> Dict[str, Any]:
         """Resumes a paused job; returns the new status."""
-        return self.request("POST", self._job(job) + "/resume")
+        return self._object("POST", self._job(job) + "/resume")
 
     def cancel(self, job: str) -> Dict[str, Any]:
         """Cancels the job (leases refused from now on, state kept); returns the new status."""
-        return self.request("POST", self._job(job) + "/cancel")
+        return self._object("POST", self._job(job) + "/cancel")
 
     def delete_job(self, job: str) -> None:
         """Deletes the job and its stored state."""
@@ -195,7 +207,7 @@ class Client:
 
     def export_checkpoint(self, job: str, path: Optional[PathLike] = None) -> Dict[str, Any]:
         """The job's checkpoint document; also written to ``path`` (JSON) when given."""
-        document = self.request("GET", self._job(job) + "/checkpoint")
+        document = self._object("GET", self._job(job) + "/checkpoint")
         if path is not None:
             Path(path).write_text(json.dumps(document), encoding="utf-8")
         return document
@@ -204,7 +216,7 @@ class Client:
         """Creates a job from a checkpoint document (a dict or a JSON file), under ``job`` when given
         instead of the document's id; leases that were in flight are re-queued. Returns its status."""
         body = load_document(document) if isinstance(document, (str, os.PathLike)) else dict(document)
-        return self.request("POST", "/v1/jobs/import", body, query={"id": job})
+        return self._object("POST", "/v1/jobs/import", body, query={"id": job})
 
     # -- leases ------------------------------------------------------------------------------
 
@@ -215,7 +227,7 @@ class Client:
         this call carry it, and the server answers them with the same leases.
         """
         body = {"workerId": worker_id, "maxTasks": max_tasks, "requestId": request_id or uuid.uuid4().hex}
-        return self.request("POST", self._job(job) + "/leases", body)
+        return self._object("POST", self._job(job) + "/leases", body)
 
     def report(
         self, job: str, task_id: str, lease_id: str, worker_id: str, outcome: str = "done", error: Optional[str] = None
@@ -225,11 +237,11 @@ class Client:
         body: Dict[str, Any] = {"taskId": task_id, "leaseId": lease_id, "workerId": worker_id, "outcome": outcome}
         if error is not None:
             body["error"] = error
-        return self.request("POST", self._job(job) + "/reports", body)
+        return self._object("POST", self._job(job) + "/reports", body)
 
     def heartbeat(self, job: str, worker_id: str, lease_ids: Sequence[str]) -> List[Dict[str, Any]]:
         """Extends leases: ``[{"leaseId", "expiresAt"}]``, ``expiresAt`` null for a lease no longer held."""
-        return self.request("POST", self._job(job) + "/heartbeats", {"workerId": worker_id, "leaseIds": list(lease_ids)})["leases"]
+        return self._list("leases", "POST", self._job(job) + "/heartbeats", {"workerId": worker_id, "leaseIds": list(lease_ids)})
 
     def release(self, job: str, worker_id: str, lease_ids: Sequence[str]) -> int:
         """Ends leases now and puts their shards back in the queue; returns how many were released."""
@@ -238,7 +250,7 @@ class Client:
 
     def leases(self, job: str) -> List[Dict[str, Any]]:
         """The job's leases in flight: ``[{"taskId", "leaseId", "workerId", "attempt", "expiresAt"}]``."""
-        return self.request("GET", self._job(job) + "/leases")["leases"]
+        return self._list("leases", "GET", self._job(job) + "/leases")
 
     def records(
         self,
@@ -302,15 +314,15 @@ class Client:
 
     def create_topic(self, name: str, partitions: int) -> Dict[str, Any]:
         """Creates a topic of ``partitions`` partitions (the same again is fine; another count is 409)."""
-        return self.request("POST", "/v1/topics", {"name": name, "partitions": partitions})
+        return self._object("POST", "/v1/topics", {"name": name, "partitions": partitions})
 
     def topics(self) -> List[Any]:
         """The topics."""
-        return self.request("GET", "/v1/topics")["topics"]
+        return self._list("topics", "GET", "/v1/topics")
 
     def topic(self, name: str) -> Dict[str, Any]:
         """A topic with each partition's first retained offset and high-water mark."""
-        return self.request("GET", "/v1/topics/" + _segment(name))
+        return self._object("GET", "/v1/topics/" + _segment(name))
 
     def delete_topic(self, name: str) -> None:
         """Deletes a topic and its records."""
@@ -319,11 +331,11 @@ class Client:
     def append(self, topic: str, partition: int, records: Sequence[Any]) -> Dict[str, Any]:
         """Appends records (JSON objects) to a partition; answered ``{"firstOffset", "nextOffset"}``
         once they are durable. A retried append (5xx, connection lost) may store them twice."""
-        return self.request("POST", self._partition(topic, partition) + "/records", list(records))
+        return self._object("POST", self._partition(topic, partition) + "/records", list(records))
 
     def read(self, topic: str, partition: int, offset: int = 0, limit: Optional[int] = None) -> Dict[str, Any]:
         """Records of a partition from ``offset``: ``{"records": [{"offset", "value"}], "nextOffset", "highWatermark"}``."""
-        return self.request("GET", self._partition(topic, partition) + "/records", query={"from": offset, "limit": limit})
+        return self._object("GET", self._partition(topic, partition) + "/records", query={"from": offset, "limit": limit})
 
     def follow(
         self, topic: str, partition: int, offset: int = 0, *, reconnect: bool = True, idle_timeout: float = 60.0
@@ -353,16 +365,16 @@ class Client:
         body: Dict[str, Any] = {"run": run, "globalBatchSize": global_batch_size}
         if drop_remainder is not None:
             body["dropRemainder"] = drop_remainder
-        return self.request("POST", self._job(job) + "/runs", body)
+        return self._object("POST", self._job(job) + "/runs", body)
 
     def runs(self, job: str) -> List[Dict[str, Any]]:
         """The status of every run of the job."""
-        return self.request("GET", self._job(job) + "/runs")["runs"]
+        return self._list("runs", "GET", self._job(job) + "/runs")
 
     def run_status(self, job: str, run: str) -> Dict[str, Any]:
         """A run's status: ``globalBatchSize``, ``stepsPerEpoch`` (None when live), ``epochs``,
         ``committed``, ``resumeAt`` ``{"epoch", "step"}``, ..."""
-        return self.request("GET", self._run(job, run))
+        return self._object("GET", self._run(job, run))
 
     def run_batch(
         self,
@@ -401,7 +413,7 @@ class Client:
         if format != "json":
             raise ValueError(f"format '{format}' is neither 'json' nor 'arrow'")
         response = self._http.request("GET", path, query=query, timeout=timeout)
-        answer = response.json()
+        answer: Optional[Dict[str, Any]] = response.json()
         if answer is None:
             # 204: the step is not full yet (the older form of the answer; 200 with no records is the other).
             return _not_full(epoch, step, rank, world_size, response.headers.get("Retry-After"))
@@ -413,7 +425,7 @@ class Client:
         body: Dict[str, Any] = {"epoch": epoch, "step": step}
         if checkpoint is not None:
             body["checkpoint"] = checkpoint
-        return self.request("POST", self._run(job, run) + "/commits", body)
+        return self._object("POST", self._run(job, run) + "/commits", body)
 
     def rewind(
         self, job: str, run: str, checkpoint: Optional[str] = None, *, epoch: Optional[int] = None, step: Optional[int] = None
@@ -428,7 +440,7 @@ class Client:
             body = {"epoch": epoch, "step": step}
         else:
             raise ValueError("rewind needs a checkpoint name, or both epoch and step")
-        return self.request("POST", self._run(job, run) + "/rewind", body)
+        return self._object("POST", self._run(job, run) + "/rewind", body)
 
     def delete_run(self, job: str, run: str) -> None:
         """Deletes a run."""

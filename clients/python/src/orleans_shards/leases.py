@@ -8,7 +8,7 @@ import os
 import socket
 import threading
 import uuid
-from typing import Any, Deque, Dict, Iterator, List, Optional, Set, Union
+from typing import Any, Deque, Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from .client import Client, Columns
 from .errors import ShardsError
@@ -226,6 +226,10 @@ class LeaseWorker:
         self._current: Optional[LeasedTask] = None
         self._exhausted = False
         self._closed = False
+        # A lease request or a report that an interruption (Ctrl+C, a signal) cut off before its
+        # answer: close() sends it again (both are idempotent) to learn what the server did.
+        self._asking: Optional[str] = None
+        self._reporting: Optional[Tuple[LeasedTask, str, Optional[str]]] = None
         self._wake = threading.Event()
         self._heartbeat.start()
 
@@ -256,7 +260,8 @@ class LeaseWorker:
             self._lease_more()
 
     def _lease_more(self) -> None:
-        answer = self.client.lease(self.job, self.worker_id, self.max_tasks, uuid.uuid4().hex)
+        self._asking = uuid.uuid4().hex
+        answer = self.client.lease(self.job, self.worker_id, self.max_tasks, self._asking)
         self.state = answer.get("state")
         leases: List[Dict[str, Any]] = answer.get("leases") or []
         if self.epoch is not None:
@@ -269,6 +274,7 @@ class LeaseWorker:
         for lease in leases:
             self._heartbeat.hold(lease["leaseId"])
         self._pending.extend(leases)
+        self._asking = None
         if leases or self._exhausted:
             return
         if self.state in ENDED_STATES:
@@ -286,14 +292,17 @@ class LeaseWorker:
     def _report(self, task: LeasedTask, outcome: str, error: Optional[str]) -> None:
         if task.settled:
             return
+        self._reporting = (task, outcome, error)
         try:
             self.client.report(self.job, task.task_id, task.lease_id, self.worker_id, outcome, error)
+            self._reporting = None
             task.outcome = outcome
             if outcome == "done":
                 self.tasks_done += 1
             else:
                 self.tasks_failed += 1
         except ShardsError as report_error:
+            self._reporting = None
             if report_error.status != 409:
                 raise
             task.outcome = "lost"
@@ -306,19 +315,31 @@ class LeaseWorker:
 
     def close(self) -> None:
         """Releases the leases still held (the task in hand if unreported, and leased ones not
-        started) and stops the heartbeats. Idempotent."""
+        started) and stops the heartbeats. A report or lease request that an interruption cut off
+        is sent again first (both are idempotent), so no lease is left behind. Idempotent."""
         if self._closed:
             return
         self._closed = True
         self._wake.set()
+        self._heartbeat.stop()
+        try:
+            if self._reporting is not None:
+                task, outcome, error = self._reporting
+                self._report(task, outcome, error)
+            if self._asking is not None:
+                # Which leases did the interrupted request get? The same requestId gets the same answer.
+                answer = self.client.lease(self.job, self.worker_id, self.max_tasks, self._asking)
+                self._asking = None
+                self._pending.extend(answer.get("leases") or [])
+        except ShardsError as error:
+            log.warning("job %s: could not settle an interrupted request: %s", self.job, error)
         held: List[str] = []
         current = self._current
         if current is not None and not current.settled:
             current.outcome = "released"
             held.append(current.lease_id)
-        held.extend(lease["leaseId"] for lease in self._pending)
+        held.extend(lease["leaseId"] for lease in self._pending if lease["leaseId"] not in held)
         self._pending.clear()
-        self._heartbeat.stop()
         if held:
             try:
                 released = self.client.release(self.job, self.worker_id, held)

@@ -6,7 +6,7 @@ import http.client
 import json
 import logging
 import time
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional, Tuple
 
 from ._http import Transport
 from .client import TopicRecord
@@ -81,11 +81,11 @@ def _failed(transport: Transport, url: str, failures: int, error: BaseException,
     return failures + 1
 
 
-def _events(response: http.client.HTTPResponse) -> Iterator[tuple]:
+def _events(response: http.client.HTTPResponse) -> Iterator[Tuple[str, Optional[str], str]]:
     """Parses Server-Sent Events (the WHATWG event-stream format): yields (event, id, data) per event."""
     event = "message"
     event_id: Optional[str] = None
-    data: list = []
+    data: List[str] = []
     while True:
         raw = response.readline()
         if not raw:

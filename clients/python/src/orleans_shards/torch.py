@@ -160,7 +160,7 @@ class LeaseDataset(IterableDataset):  # type: ignore[type-arg]
 
     def __iter__(self) -> Iterator[Dict[str, Any]]:
         client = Client.of(self.server, self.token)
-        info = get_worker_info()
+        info = get_worker_info()  # type: ignore[no-untyped-call]
         self._passes += 1
         if info is None or self._shared is None:
             epoch = int(client.job(self.job)["epoch"])
@@ -230,7 +230,7 @@ class RunDataset(IterableDataset):  # type: ignore[type-arg]
         return self._run
 
     def __iter__(self) -> Iterator[Dict[str, Any]]:
-        if get_worker_info() is not None:
+        if get_worker_info() is not None:  # type: ignore[no-untyped-call]
             raise ValueError(
                 "RunDataset is read with DataLoader(dataset, batch_size=None, num_workers=0): "
                 "in worker processes every worker would yield every step"
