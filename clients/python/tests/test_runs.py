@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,58 @@ def test_run_dataset_refuses_dataloader_worker_processes() -> None:
 def test_run_dataset_checks_rank_against_world_size() -> None:
     with pytest.raises(ValueError):
         RunDataset("http://127.0.0.1:9", "job", "run", rank=2, world_size=2)
+
+
+def test_a_live_step_not_full_yet_is_asked_for_again_after_retry_after_ms() -> None:
+    from helpers import ScriptedServer
+
+    full = {"epoch": 0, "step": 7, "rank": 1, "worldSize": 2, "records": [{"id": 1}, {"id": 2}]}
+    server = ScriptedServer([
+        (200, {}, {"epoch": 0, "step": 7, "rank": 1, "worldSize": 2, "records": [], "retryAfterMs": 50}),
+        (204, {"Retry-After": "0"}, b""),  # the other form the contract allows
+        (200, {}, full),
+    ])
+    try:
+        batch = Client(server.url).run("live", "r").batch(0, 7, 1, 2, wait_ms=100)
+    finally:
+        server.close()
+    assert batch == full
+    assert len(server.requests) == 3
+    assert all(path.startswith("/v1/jobs/live/runs/r/batches?") and "epoch=0&step=7&rank=1&worldSize=2&waitMs=100" in path
+               for _, path, _, _ in server.requests)
+    assert server.requests[1][3] - server.requests[0][3] >= 0.045
+
+
+def test_run_dataset_reads_one_epoch_a_pass_from_resume_at_with_the_next_step_prefetched() -> None:
+    """The dataset's walk over the contract, against scripted answers (the real routes: the tests below)."""
+    from helpers import ScriptedServer
+
+    def batch(step: int) -> dict:
+        return {"epoch": 0, "step": step, "rank": 0, "worldSize": 1,
+                "records": [{"id": str(step * 2), "x": 0.5, "t": "a"}, {"id": str(step * 2 + 1), "x": 1, "t": "b"}]}
+
+    status = {"run": "r", "globalBatchSize": 2, "dropRemainder": True, "stepsPerEpoch": 3, "epochs": 1,
+              "committed": {"epoch": 0, "step": 0, "checkpoint": None}, "resumeAt": {"epoch": 0, "step": 1}}
+    server = ScriptedServer([(200, {}, status), (200, {}, batch(1)), (200, {}, batch(2)), (200, {}, status)])
+    try:
+        dataset = RunDataset(server.url, "j", "r", rank=0, world_size=1)
+        walk = iter(dataset)
+        items = [next(walk)]
+        deadline = time.monotonic() + 10
+        while len(server.requests) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(server.requests) == 3  # step 2 was asked for before the trainer wanted it
+        items += list(walk)
+        assert list(dataset) == []  # the next pass: epoch 1 of a 1-epoch job, nothing left
+    finally:
+        server.close()
+    assert [(i["epoch"], i["step"]) for i in items] == [(0, 1), (0, 2)]
+    assert items[1]["id"].tolist() == [4, 5] and items[1]["id"].dtype == torch.int64
+    assert items[1]["x"].tolist() == [0.5, 1.0] and items[1]["t"] == ["a", "b"]
+    assert dataset.state_dict() == {"epoch": 0, "step": 2}
+    paths = [path for _, path, _, _ in server.requests]
+    assert paths == ["/v1/jobs/j/runs/r", "/v1/jobs/j/runs/r/batches?epoch=0&step=1&rank=0&worldSize=1&waitMs=1000",
+                     "/v1/jobs/j/runs/r/batches?epoch=0&step=2&rank=0&worldSize=1&waitMs=1000", "/v1/jobs/j/runs/r"]
 
 
 def test_run_routes_status_batches_commits_rewind(client: Client) -> None:

@@ -12,6 +12,8 @@ import multiprocessing.context
 import os
 import re
 import socket
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
@@ -194,7 +196,8 @@ class RunDataset(IterableDataset):  # type: ignore[type-arg]
     end of the current epoch; the next pass continues with the next one. :meth:`state_dict` is
     ``{"epoch", "step"}`` of the last batch yielded (the step you would commit now); after
     :meth:`load_state_dict` iteration starts at the step after it instead of ``resumeAt``.
-    :meth:`commit` commits a step once the checkpoint holding it is durable.
+    :meth:`commit` commits a step once the checkpoint holding it is durable. With ``prefetch``
+    (the default) the next step's batch is fetched by a background thread while the trainer works.
     """
 
     def __init__(
@@ -206,6 +209,8 @@ class RunDataset(IterableDataset):  # type: ignore[type-arg]
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
         token: Optional[str] = None,
+        *,
+        prefetch: bool = True,
     ) -> None:
         super().__init__()
         dist = _distributed()
@@ -221,6 +226,7 @@ class RunDataset(IterableDataset):  # type: ignore[type-arg]
         self.run = run
         self.columns = columns
         self.token = token
+        self.prefetch = prefetch
         self._last: Optional[Step] = None
         self._run: Optional[Run] = None
 
@@ -244,14 +250,33 @@ class RunDataset(IterableDataset):  # type: ignore[type-arg]
         else:
             position = Step(int(status["resumeAt"]["epoch"]), int(status["resumeAt"]["step"]))
         epoch = position.epoch
-        while position.epoch == epoch and position.epoch < epochs:
-            answer = run.batch(position.epoch, position.step, self.rank, self.world_size, columns=self.columns)
-            batch = to_tensors(answer["records"])
-            batch["epoch"] = position.epoch
-            batch["step"] = position.step
-            self._last = position
-            yield batch
-            position = step_after(position, steps_per_epoch)
+
+        def in_pass(at: Step) -> bool:
+            return at.epoch == epoch and at.epoch < epochs
+
+        stop = threading.Event()
+
+        def fetch(at: Step) -> Dict[str, Any]:
+            return run.batch(at.epoch, at.step, self.rank, self.world_size, columns=self.columns, stop=stop)
+
+        # One step ahead from a background thread: the next batch travels while the trainer computes.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orleans-shards-prefetch") if self.prefetch else None
+        try:
+            ahead: Optional["Future[Dict[str, Any]]"] = pool.submit(fetch, position) if pool and in_pass(position) else None
+            while in_pass(position):
+                answer = ahead.result() if ahead is not None else fetch(position)
+                following = step_after(position, steps_per_epoch)
+                ahead = pool.submit(fetch, following) if pool and in_pass(following) else None
+                batch = to_tensors(answer["records"])
+                batch["epoch"] = position.epoch
+                batch["step"] = position.step
+                self._last = position
+                yield batch
+                position = following
+        finally:
+            stop.set()  # a prefetch waiting for a live step gives up
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     def state_dict(self) -> Dict[str, int]:
         """``{"epoch", "step"}`` of the last batch yielded; ``{}`` before the first."""
