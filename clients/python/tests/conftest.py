@@ -26,7 +26,8 @@ except ImportError:  # a developer's checkout: test the source
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 SILO_PROJECT = REPO / "src" / "Silo" / "Silo.csproj"
-SILO_DLL = REPO / "src" / "Silo" / "bin" / "Release" / "net10.0" / "OrleansShards.Silo.dll"
+# SHARDS_SILO_DLL: a silo built elsewhere (another checkout), used as it is.
+SILO_DLL = Path(os.environ.get("SHARDS_SILO_DLL") or REPO / "src" / "Silo" / "bin" / "Release" / "net10.0" / "OrleansShards.Silo.dll")
 NUMBERS_ROWS = 1000
 
 
@@ -100,7 +101,7 @@ class Silo:
 
 
 def _build_silo() -> None:
-    if os.environ.get("SHARDS_SILO_PREBUILT") and SILO_DLL.exists():
+    if (os.environ.get("SHARDS_SILO_PREBUILT") or os.environ.get("SHARDS_SILO_DLL")) and SILO_DLL.exists():
         return
     if shutil.which("dotnet") is None:
         _missing("dotnet is not on PATH: the tests need a real silo built from src/Silo")
