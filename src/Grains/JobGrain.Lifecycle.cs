@@ -1,3 +1,4 @@
+using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Grains;
