@@ -157,6 +157,7 @@ public static class ShardsServer
         Directory.CreateDirectory(dataDir);
 
         builder.Services.AddShardsGrains();
+        builder.Services.AddSingleton<OrleansShards.Silo.Serving.ReadPlanCache>();
         builder.Services.Configure<SourceConnectionsOptions>(section);
         // Source adapters beyond files under the data roots (one line each):
         builder.Services.AddSingleton<ISourceAdapter>(services => new OrleansShards.Readers.Sql.SqlSourceAdapter(new DataRoots(dataDir, shards.DataRoots.Select(Path.GetFullPath)), services.GetRequiredService<IOptions<SourceConnectionsOptions>>().Value));
