@@ -166,9 +166,10 @@ public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptio
         }
 
         var whole = new ShardReadRequest(file.Path, expected, shard.Start, shard.End, columns);
-        if (count == shard.Length)
+        if (count == shard.Length || count == 0)
         {
-            // The page is the whole shard: one read, nothing to share with other pages.
+            // The page is the whole shard: one read, nothing to share with other pages. (An empty page, at the end of
+            // the shard, reads it too, as it always did: the same checks of the file and the columns, the same schema.)
             return new RecordPage(await reader.ReadAsync(whole, cancellationToken), rows, count, next);
         }
 

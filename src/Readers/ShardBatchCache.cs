@@ -129,11 +129,9 @@ public sealed class ShardBatchCache
         }
     }
 
-    private static async Task<RecordBatch> ReadShared(IPartitionReader reader, ShardReadRequest request)
-    {
-        await Task.Yield();
-        return await reader.ReadAsync(request, CancellationToken.None);
-    }
+    /// <summary>Starts the read on the thread pool: not under the lock, and not on the scheduler of whoever asked first (a grain).</summary>
+    private static Task<RecordBatch> ReadShared(IPartitionReader reader, ShardReadRequest request) =>
+        Task.Run(() => reader.ReadAsync(request, CancellationToken.None).AsTask());
 
     /// <summary>Drops the cache's own reference; called under the lock.</summary>
     private void RemoveLocked(Entry entry)

@@ -158,6 +158,20 @@ public sealed class TaskRecordReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task The_page_at_the_end_of_a_shuffled_shard_is_empty_and_has_no_next_offset()
+    {
+        var plan = await Plan(shuffle: true);
+        var reader = Reader(new ShardBatchCache(64L << 20, TimeSpan.FromMinutes(1), new FakeTimeProvider()));
+        using var page = await reader.ReadAsync(plan, "e0.p0.0-1000", ShardSize, 10, null, CancellationToken.None);
+        Assert.Equal(0, page.Count);
+        Assert.Null(page.NextOffset);
+        Assert.Equal("[]", Json(page));
+        using var arrow = page.ToArrow();
+        Assert.Equal(0, arrow.Length);
+        Assert.Equal(["id", "text"], arrow.Schema.FieldsList.Select(f => f.Name));
+    }
+
+    [Fact]
     public async Task An_unshuffled_page_reads_only_its_range()
     {
         var plan = await Plan(shuffle: false);
