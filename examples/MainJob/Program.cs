@@ -1,9 +1,12 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using StringArray = Apache.Arrow.StringArray;
+using Apache.Arrow.Ipc;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Client;
 using OrleansShards.Core;
@@ -25,7 +28,7 @@ if (Console.IsOutputRedirected)
 
 var dataDir = Path.GetFullPath(settings.DataDir);
 var sourceDir = Path.Combine(dataDir, "sample");
-AnsiConsole.MarkupLine($"[bold]OrleansShards main job[/]: {settings.Rows:N0} rows in {settings.Files} CSV files, {settings.Epochs} epochs, {settings.Workers} workers, shards of {settings.ShardSize:N0}");
+AnsiConsole.MarkupLine($"[bold]OrleansShards main job[/]: {settings.Rows:N0} rows in {settings.Files} CSV files, {settings.Epochs} epochs, {settings.Workers} workers, shards of {settings.ShardSize:N0}, records as {settings.Format}");
 
 var generate = Stopwatch.StartNew();
 var files = SampleData.Ensure(sourceDir, settings.Rows, settings.Files);
@@ -161,6 +164,13 @@ async Task RunWorker(string workerId)
             var records = 0L;
             while (offset is { } from)
             {
+                if (settings.Format == "arrow")
+                {
+                    (var read, offset) = await ReadArrowPage(lease.TaskId, from, counts);
+                    records += read;
+                    continue;
+                }
+
                 using var page = await client.GetRecordsAsync(jobId, lease.TaskId, from);
                 foreach (var record in page.Records.EnumerateArray())
                 {
@@ -183,6 +193,48 @@ async Task RunWorker(string workerId)
             Interlocked.Add(ref delivered[lease.Epoch], records);
         }
     }
+}
+
+// A page as an Arrow IPC stream (format=arrow): the ids are read from the utf8 column as they arrived.
+async Task<(long Records, long? NextOffset)> ReadArrowPage(string taskId, long from, int[] counts)
+{
+    using var response = await http.GetAsync(
+        $"v1/jobs/{Uri.EscapeDataString(jobId)}/tasks/{Uri.EscapeDataString(taskId)}/records?offset={from}&format=arrow", HttpCompletionOption.ResponseHeadersRead);
+    response.EnsureSuccessStatusCode();
+    await using var body = await response.Content.ReadAsStreamAsync();
+    using var reader = new ArrowStreamReader(body);
+    var records = 0L;
+    while (await reader.ReadNextRecordBatchAsync() is { } batch)
+    {
+        using (batch)
+        {
+            var bad = CountIds((StringArray)batch.Column("id"), counts);
+            Interlocked.Add(ref badIds, bad);
+            records += batch.Length;
+        }
+    }
+
+    long? next = response.Headers.TryGetValues("X-Next-Offset", out var values) ? long.Parse(values.First(), CultureInfo.InvariantCulture) : null;
+    return (records, next);
+}
+
+static long CountIds(StringArray ids, int[] counts)
+{
+    var bad = 0L;
+    for (var i = 0; i < ids.Length; i++)
+    {
+        var text = ids.GetBytes(i);
+        if (Utf8Parser.TryParse(text, out long id, out var consumed) && consumed == text.Length && id >= 0 && id < counts.Length)
+        {
+            Interlocked.Increment(ref counts[id]);
+        }
+        else
+        {
+            bad++;
+        }
+    }
+
+    return bad;
 }
 
 static double BarePipeline(IReadOnlyList<string> files, long chunk)
@@ -239,11 +291,11 @@ static int FreePort()
     return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
-internal sealed record MainJobSettings(long Rows, int Files, int Workers, int Epochs, long ShardSize, string DataDir)
+internal sealed record MainJobSettings(long Rows, int Files, int Workers, int Epochs, long ShardSize, string DataDir, string Format)
 {
     public static MainJobSettings Parse(string[] args)
     {
-        var settings = new MainJobSettings(1_000_000, 4, 4, 2, 10_000, "data/main-job");
+        var settings = new MainJobSettings(1_000_000, 4, 4, 2, 10_000, "data/main-job", "json");
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -255,7 +307,8 @@ internal sealed record MainJobSettings(long Rows, int Files, int Workers, int Ep
                 "--epochs" => settings with { Epochs = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--shard-size" => settings with { ShardSize = long.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--data" => settings with { DataDir = Value() },
-                _ => throw new ArgumentException($"unknown option '{args[i]}': use --rows, --files, --workers, --epochs, --shard-size, --data"),
+                "--format" => settings with { Format = Value() is "json" or "arrow" ? args[i] : throw new ArgumentException($"--format '{args[i]}': use json or arrow") },
+                _ => throw new ArgumentException($"unknown option '{args[i]}': use --rows, --files, --workers, --epochs, --shard-size, --data, --format json|arrow"),
             };
         }
 

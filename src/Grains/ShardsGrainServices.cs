@@ -17,6 +17,11 @@ public static class ShardsGrainServices
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SourceReaders>();
+        services.TryAddSingleton(sp =>
+        {
+            var shards = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ShardsOptions>>().Value;
+            return new OrleansShards.Readers.ShardBatchCache(shards.ShardCacheBytes, shards.ShardCacheIdle, sp.GetRequiredService<TimeProvider>());
+        });
         services.TryAddSingleton<TaskRecordReader>();
         services.TryAddSingleton<JobCheckpointService>();
         return services;

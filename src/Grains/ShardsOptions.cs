@@ -21,6 +21,21 @@ public sealed class ShardsOptions
     /// <summary>The largest page a request may ask for.</summary>
     public int MaxPageSize { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// Bytes (estimated) of whole shards kept in memory so that a shuffled shard read page by page is read once
+    /// (<see cref="OrleansShards.Readers.ShardBatchCache"/>); 0 reads the shard again for each page.
+    /// </summary>
+    public long ShardCacheBytes { get; set; } = 256L << 20;
+
+    /// <summary>How long a cached shard that no page asked for is kept.</summary>
+    public TimeSpan ShardCacheIdle { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long the HTTP records route keeps a job's read plan before asking the job again (it asks at once for a
+    /// task beyond the plan, and after a delete, create or import through this silo); zero asks for every page.
+    /// </summary>
+    public TimeSpan ReadPlanLifetime { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How often a job looks for expired leases, at most.</summary>
     public TimeSpan ExpiryScanPeriod { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -3,22 +3,23 @@ using Microsoft.Extensions.Options;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Readers;
-using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Grains;
 
-/// <summary>One page of the records of a task, ready to be written out.</summary>
+/// <summary>One page of the records of a task: the records it holds, in page order, and where the next page starts.</summary>
 public sealed class RecordPage : IDisposable
 {
     private readonly RecordBatch _batch;
-    private readonly SeededPermutation? _order;
-    private readonly long _offset;
+    private readonly int[]? _rows;
 
-    internal RecordPage(RecordBatch batch, SeededPermutation? order, long offset, int count, long? nextOffset)
+    /// <param name="batch">The records read (owned by the page).</param>
+    /// <param name="rows">Row <c>i</c> of the page is record <c>rows[i]</c> of <paramref name="batch"/>; null: row <c>i</c> is record <c>i</c>.</param>
+    /// <param name="count">Records in the page.</param>
+    /// <param name="nextOffset">The offset of the next page within the shard, when records remain.</param>
+    internal RecordPage(RecordBatch batch, int[]? rows, int count, long? nextOffset)
     {
         _batch = batch;
-        _order = order;
-        _offset = offset;
+        _rows = rows;
         Count = count;
         NextOffset = nextOffset;
     }
@@ -35,63 +36,55 @@ public sealed class RecordPage : IDisposable
         writer.WriteStartArray();
         for (var i = 0; i < Count; i++)
         {
-            // A shuffled shard is read whole; the page is a window of its seeded order.
-            var row = _order is { } order ? (int)order.At(_offset + i) : i;
-            _batch.WriteRecord(writer, row);
+            _batch.WriteRecord(writer, RowOf(i));
         }
 
         writer.WriteEndArray();
     }
 
-    /// <summary>Writes <c>{"records": [...], "nextOffset": n}</c> (HTTP-API.md).</summary>
-    public void WriteDocument(Utf8JsonWriter writer)
+    /// <summary>
+    /// The page's records in page order as one Arrow record batch that the caller owns, typed by
+    /// <see cref="RecordBatch.ToArrow"/>.
+    /// </summary>
+    public Apache.Arrow.RecordBatch ToArrow()
     {
-        writer.WriteStartObject();
-        writer.WritePropertyName("records"u8);
-        WriteRecords(writer);
-        if (NextOffset is { } next)
+        if (_rows is not null)
         {
-            writer.WriteNumber("nextOffset"u8, next);
+            return _batch.ToArrow(_rows.AsSpan(0, Count));
         }
 
-        writer.WriteEndObject();
-    }
-
-    /// <summary>
-    /// Writes the page as an Arrow IPC stream (<see cref="ArrowRecords.MediaType"/>): the schema, one record batch of
-    /// the page's records in page order, the end of stream. Columns are typed by <see cref="RecordBatch.ToArrow"/>;
-    /// the schema metadata holds <c>nextOffset</c> (as decimal text) when records of the shard remain.
-    /// </summary>
-    /// <param name="stream">The stream to write to (left open); only asynchronous writes are used.</param>
-    /// <param name="cancellationToken">Cancels the writes.</param>
-    public async Task WriteArrowAsync(Stream stream, CancellationToken cancellationToken = default)
-    {
         var rows = new int[Count];
         for (var i = 0; i < rows.Length; i++)
         {
-            rows[i] = _order is { } order ? (int)order.At(_offset + i) : i;
+            rows[i] = i;
         }
 
-        using var arrow = _batch.ToArrow(rows);
-        KeyValuePair<string, string>[] metadata = NextOffset is { } next
-            ? [new(ArrowRecords.NextOffsetKey, next.ToString(System.Globalization.CultureInfo.InvariantCulture))]
-            : [];
-        await ArrowRecords.WriteStreamAsync(stream, arrow, metadata, cancellationToken);
+        return _batch.ToArrow(rows);
     }
 
     /// <summary>The text of <paramref name="column"/> in record <paramref name="index"/> of the page.</summary>
-    public string? GetText(int index, string column) => _batch.GetText(_order is { } order ? (int)order.At(_offset + index) : index, column);
+    public string? GetText(int index, string column) => _batch.GetText(RowOf(index), column);
 
     /// <inheritdoc />
     public void Dispose() => _batch.Dispose();
+
+    private int RowOf(int index) => _rows is null ? index : _rows[index];
 }
 
 /// <summary>
 /// Reads the records of a task of a job, page by page, outside the job grain: the grain only
 /// hands out the read plan, so reading never queues behind leases and reports.
 /// </summary>
-public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptions> options)
+/// <remarks>
+/// A shuffled shard's page is a window of the shard's seeded order, spread over the whole shard: the page that is the
+/// whole shard reads it once; a page whose records lie in a small part of the shard (<c>?limit=1</c>) reads that part
+/// only; other pages read the whole shard through <see cref="ShardBatchCache"/>, so a shard read page by page is read
+/// once while it stays in the cache's budget.
+/// </remarks>
+public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptions> options, ShardBatchCache? shards = null)
 {
+    private readonly ShardBatchCache _shards = shards ?? new ShardBatchCache(options.Value.ShardCacheBytes, options.Value.ShardCacheIdle, TimeProvider.System);
+
     /// <summary>Reads the page <c>[offset, offset + limit)</c> of <paramref name="taskId"/>.</summary>
     /// <exception cref="ShardsException">Unknown task (not found) or a bad offset or limit (invalid).</exception>
     /// <exception cref="SourceChangedException">The file changed since the job was created.</exception>
@@ -142,7 +135,7 @@ public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptio
         var reader = readers.For(plan.Source);
         try
         {
-            return await ReadPageAsync(reader, plan, file.Path, expected, epoch, shard, shardIndex, offset, count, next, columns, cancellationToken);
+            return await ReadPageAsync(reader, plan, file, expected, epoch, shard, shardIndex, offset, count, next, columns, cancellationToken);
         }
         catch (ArgumentException e) when (columns is not null && e is not ArgumentOutOfRangeException)
         {
@@ -151,18 +144,56 @@ public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptio
         }
     }
 
-    private static async ValueTask<RecordPage> ReadPageAsync(
-        IPartitionReader reader, JobReadPlan plan, string path, FileFingerprint expected, int epoch, ShardRange shard, long shardIndex,
+    private async ValueTask<RecordPage> ReadPageAsync(
+        IPartitionReader reader, JobReadPlan plan, PinnedFile file, FileFingerprint expected, int epoch, ShardRange shard, long shardIndex,
         long offset, int count, long? next, IReadOnlyList<string>? columns, CancellationToken cancellationToken)
     {
         if (!plan.Shuffle)
         {
-            var batch = await reader.ReadAsync(new ShardReadRequest(path, expected, shard.Start + offset, shard.Start + offset + count, columns), cancellationToken);
-            return new RecordPage(batch, null, 0, Math.Min(count, batch.Count), next);
+            var batch = await reader.ReadAsync(new ShardReadRequest(file.Path, expected, shard.Start + offset, shard.Start + offset + count, columns), cancellationToken);
+            return new RecordPage(batch, null, Math.Min(count, batch.Count), next);
         }
 
-        var whole = await reader.ReadAsync(new ShardReadRequest(path, expected, shard.Start, shard.End, columns), cancellationToken);
         var order = new SeededPermutation(shard.Length, DeterministicHash.Mix(unchecked((ulong)plan.Seed), (ulong)epoch, (ulong)shardIndex));
-        return new RecordPage(whole, order, offset, count, next);
+        var rows = new int[count];
+        int first = int.MaxValue, last = -1;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var row = (int)order.At(offset + i);
+            rows[i] = row;
+            first = Math.Min(first, row);
+            last = Math.Max(last, row);
+        }
+
+        var whole = new ShardReadRequest(file.Path, expected, shard.Start, shard.End, columns);
+        if (count == shard.Length || count == 0)
+        {
+            // The page is the whole shard: one read, nothing to share with other pages. (An empty page, at the end of
+            // the shard, reads it too, as it always did: the same checks of the file and the columns, the same schema.)
+            return new RecordPage(await reader.ReadAsync(whole, cancellationToken), rows, count, next);
+        }
+
+        var span = last - first + 1L;
+        if (span * 2 <= shard.Length)
+        {
+            // The page's records lie in a small part of the shard (a small page): read that part only.
+            for (var i = 0; i < rows.Length; i++)
+            {
+                rows[i] -= first;
+            }
+
+            var part = await reader.ReadAsync(new ShardReadRequest(file.Path, expected, shard.Start + first, shard.Start + last + 1, columns), cancellationToken);
+            return new RecordPage(part, rows, count, next);
+        }
+
+        var cached = await _shards.ReadAsync(reader, whole, EstimateBytes(file, shard.Length), cancellationToken);
+        return new RecordPage(cached, rows, count, next);
     }
+
+    /// <summary>
+    /// What a shard holds in memory, from its share of the file's bytes (a batch keeps the bytes read and the place of
+    /// each value: about twice them); a source without a byte length (tables, live partitions) counts 256 bytes a record.
+    /// </summary>
+    private static long EstimateBytes(PinnedFile file, long records) =>
+        file.Length > 0 && file.RecordCount > 0 ? 2 * (long)((double)file.Length * records / file.RecordCount) : records * 256;
 }

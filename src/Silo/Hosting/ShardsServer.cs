@@ -157,6 +157,7 @@ public static class ShardsServer
         Directory.CreateDirectory(dataDir);
 
         builder.Services.AddShardsGrains();
+        builder.Services.AddSingleton<OrleansShards.Silo.Serving.ReadPlanCache>();
         builder.Services.Configure<SourceConnectionsOptions>(section);
         // Source kinds beyond files under the data roots, each registered by its own folder of Readers.
         builder.Services.AddSqlSources(new DataRoots(dataDir, shards.DataRoots.Select(Path.GetFullPath)));

@@ -23,7 +23,7 @@ public static class CheckpointEndpoints
         return jobs;
     }
 
-    private static async Task<IResult> Import(HttpContext context, IGrainFactory grains, string? id = null)
+    private static async Task<IResult> Import(HttpContext context, IGrainFactory grains, OrleansShards.Silo.Serving.ReadPlanCache plans, string? id = null)
     {
         var json = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         JsonElement root;
@@ -71,6 +71,7 @@ public static class CheckpointEndpoints
         }
 
         var result = await grains.GetGrain<IJobGrain>(jobId).ImportCheckpoint(document);
+        plans.Forget(jobId);
         return Results.Created($"/v1/jobs/{Uri.EscapeDataString(jobId)}", result.Status);
     }
 

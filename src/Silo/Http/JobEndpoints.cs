@@ -10,6 +10,7 @@ using OrleansShards.Grains;
 using OrleansShards.Providers.Sqlite;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Arrow;
+using OrleansShards.Silo.Serving;
 
 namespace OrleansShards.Silo.Http;
 
@@ -37,9 +38,10 @@ public static class JobEndpoints
         jobs.MapCheckpoints();
         jobs.MapGet("/{id}", (string id, IGrainFactory grains) => Job(grains, id).GetStatus())
             .WithSummary("A job's status").Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound);
-        jobs.MapDelete("/{id}", async (string id, IGrainFactory grains) =>
+        jobs.MapDelete("/{id}", async (string id, IGrainFactory grains, ReadPlanCache plans) =>
         {
             await Job(grains, id).Delete();
+            plans.Forget(id);
             return Results.NoContent();
         }).WithSummary("Delete a job and its stored state").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapPost("/{id}/pause", (string id, IGrainFactory grains) => Job(grains, id).Pause())
@@ -66,7 +68,7 @@ public static class JobEndpoints
             .WithSummary("Release leases").WithDescription("The leases end now and their shards go back to the queue (a worker shutting down).")
             .Accepts<LeasesBody>("application/json").Produces<ReleaseAnswer>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
-        jobs.MapGet("/{id}/tasks/{taskId}/records", Records)
+        jobs.MapGet("/{id}/tasks/{taskId}/records", RecordsEndpoint.Read)
             .WithSummary("Read a page of a task's records").WithDescription("JSON {records, nextOffset?} in source (or seeded) order, or with format=arrow an Arrow IPC stream with the next offset in the X-Next-Offset header. 409: the source file changed since the job was created; 422: a record cannot be parsed.")
             .Produces<RecordsAnswer>().AddOpenApiOperationTransformer((operation, _, _) => ShardsWeb.AddBinaryAnswer(operation, "200", ArrowRecords.MediaType))
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
@@ -77,11 +79,12 @@ public static class JobEndpoints
 
     private static IJobGrain Job(IGrainFactory grains, string id) => grains.GetGrain<IJobGrain>(id);
 
-    private static async Task<IResult> CreateJob(HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> CreateJob(HttpContext context, IGrainFactory grains, ReadPlanCache plans)
     {
         var spec = await ReadBody<JobSpec>(context);
         var id = spec.Id ?? Guid.NewGuid().ToString("N")[..12];
         var result = await Job(grains, id).Create(spec with { Id = id });
+        plans.Forget(id);
         return result.Created
             ? Results.Created($"/v1/jobs/{Uri.EscapeDataString(id)}", result.Status)
             : Results.Ok(result.Status);
@@ -152,41 +155,6 @@ public static class JobEndpoints
         var body = await ReadBody<LeasesBody>(context);
         var released = await Job(grains, id).Release(Required(body.WorkerId, "workerId"), body.LeaseIds ?? throw Missing("leaseIds"));
         return Results.Ok(new ReleaseAnswer(released));
-    }
-
-    private static async Task<IResult> Records(
-        string id, string taskId, HttpContext context, IGrainFactory grains, TaskRecordReader reader,
-        string? columns = null, long? offset = null, int? limit = null, string? format = null)
-    {
-        if (format is not (null or "json" or "arrow"))
-        {
-            throw new ShardsException(ShardsErrorKind.Invalid, "format", $"format '{format}' is not served; use 'json' or 'arrow'");
-        }
-
-        var plan = await Job(grains, id).GetReadPlan();
-        var projection = string.IsNullOrWhiteSpace(columns) ? null : columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        using var page = await reader.ReadAsync(plan, taskId, offset ?? 0, limit, projection, context.RequestAborted);
-        if (format == "arrow")
-        {
-            // An Arrow IPC stream of one record batch; nextOffset is a header (and schema metadata) since the body is no JSON.
-            context.Response.ContentType = ArrowRecords.MediaType;
-            if (page.NextOffset is { } next)
-            {
-                context.Response.Headers["X-Next-Offset"] = next.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            await page.WriteArrowAsync(context.Response.Body, context.RequestAborted);
-            return Results.Empty;
-        }
-
-        context.Response.ContentType = "application/json; charset=utf-8";
-        await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
-        {
-            page.WriteDocument(writer);
-        }
-
-        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
-        return Results.Empty;
     }
 
     private static async Task<T> ReadBody<T>(HttpContext context)
