@@ -13,6 +13,9 @@ public sealed record RunCommit
     /// <summary>The trainer's name of its checkpoint, when it gave one.</summary>
     [Id(2)] public string? Checkpoint { get; init; }
 
+    /// <summary>When the commit was recorded (from the grain's TimeProvider), for the run's steps per second.</summary>
+    [Id(3)] public DateTimeOffset? At { get; init; }
+
     /// <summary>The commit's step as a position.</summary>
     public RunPosition Position => new(Epoch, Step);
 }
@@ -62,7 +65,7 @@ public sealed class RunBook(RunBookState state, RunSteps steps, int epochs)
 
     /// <summary>Records a commit of (<paramref name="epoch"/>, <paramref name="step"/>).</summary>
     /// <exception cref="RunBookException">Out of range (field names it), backwards, or a checkpoint name already used for another step.</exception>
-    public RunBookResult Commit(int epoch, long step, string? checkpoint)
+    public RunBookResult Commit(int epoch, long step, string? checkpoint, DateTimeOffset? at = null)
     {
         CheckStep(epoch, step);
         var position = new RunPosition(epoch, step);
@@ -89,13 +92,26 @@ public sealed class RunBook(RunBookState state, RunSteps steps, int epochs)
             throw new RunBookException(RunBookProblem.Backwards, "checkpoint", $"checkpoint '{checkpoint}' names the commit of {named.Position} already");
         }
 
-        state.Commits.Add(new RunCommit { Epoch = epoch, Step = step, Checkpoint = checkpoint });
+        state.Commits.Add(new RunCommit { Epoch = epoch, Step = step, Checkpoint = checkpoint, At = at });
         if (state.Commits.Count > KeptCommits)
         {
             state.Commits.RemoveRange(0, state.Commits.Count - KeptCommits);
         }
 
         return RunBookResult.Changed;
+    }
+
+    /// <summary>Committed steps per second between the oldest and the newest kept commit, when they are apart in time.</summary>
+    public double? StepsPerSecond()
+    {
+        if (state.Commits.Count < 2 || state.Commits[0].At is not { } first || state.Commits[^1].At is not { } last || last <= first)
+        {
+            return null;
+        }
+
+        var newest = (state.Commits[^1].Epoch * steps.StepsPerEpoch) + state.Commits[^1].Step;
+        var oldest = (state.Commits[0].Epoch * steps.StepsPerEpoch) + state.Commits[0].Step;
+        return (newest - oldest) / (last - first).TotalSeconds;
     }
 
     /// <summary>Rewinds to the kept commit named <paramref name="checkpoint"/>: later commits are forgotten.</summary>

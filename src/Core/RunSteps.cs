@@ -11,7 +11,8 @@ namespace OrleansShards.Core;
 /// <see langword="false"/>: <c>⌈N/G⌉</c> steps, the last one filled up from the start of the order (as PyTorch's
 /// DistributedSampler pads).
 /// </param>
-public readonly record struct RunSteps(long RecordCount, int GlobalBatchSize, bool DropRemainder)
+[GenerateSerializer, Immutable]
+public readonly record struct RunSteps([property: Id(0)] long RecordCount, [property: Id(1)] int GlobalBatchSize, [property: Id(2)] bool DropRemainder)
 {
     /// <summary>The steps of an epoch.</summary>
     public long StepsPerEpoch => GlobalBatchSize < 1 ? 0

@@ -18,6 +18,8 @@ public static class ShardsGrainServices
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SourceReaders>();
         services.TryAddSingleton<TaskRecordReader>();
+        services.AddOptions<RunOptions>();
+        services.TryAddSingleton<RunBatchReader>();
         return services;
     }
 }
