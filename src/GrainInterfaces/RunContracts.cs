@@ -74,23 +74,6 @@ public sealed record CreateRunResult([property: Id(0)] bool Created, [property: 
 [GenerateSerializer, Immutable, Alias("OrleansShards.RunBatchPlan")]
 public sealed record RunBatchPlan([property: Id(0)] JobReadPlan Job, [property: Id(1)] RunSteps Steps);
 
-/// <summary>A run as a checkpoint document carries it: its spec and its kept commits.</summary>
-[GenerateSerializer, Immutable, Alias("OrleansShards.RunCheckpoint")]
-public sealed record RunCheckpoint
-{
-    /// <summary>The run's name.</summary>
-    [Id(0)] public required string Run { get; init; }
-
-    /// <summary>G.</summary>
-    [Id(1)] public int GlobalBatchSize { get; init; }
-
-    /// <summary>Whether the last partial step of an epoch is left out.</summary>
-    [Id(2)] public bool DropRemainder { get; init; } = true;
-
-    /// <summary>The kept commits, oldest first.</summary>
-    [Id(3)] public IReadOnlyList<RunCommitStatus> Commits { get; init; } = [];
-}
-
 /// <summary>
 /// A synchronous training run over a job (issue 14), keyed <c>{jobId}/{run}</c> (<see cref="KeyOf"/>): its batch
 /// size, its commits by checkpoint name and its resume point, in its own stored state (never in the job's).
@@ -129,11 +112,11 @@ public interface IRunGrain : IGrainWithStringKey
 
     /// <summary>The run's spec and kept commits, for a checkpoint document; null when the run does not exist.</summary>
     [Alias("Export")]
-    Task<RunCheckpoint?> Export();
+    Task<CheckpointRun?> Export();
 
     /// <summary>Creates the run from a checkpoint document's entry; the run must not exist.</summary>
     [Alias("Import")]
-    Task<RunStatus> Import(RunCheckpoint checkpoint);
+    Task<RunStatus> Import(CheckpointRun checkpoint);
 
     /// <summary>Removes the run's stored state.</summary>
     /// <exception cref="ShardsException">Unknown run (not found).</exception>

@@ -114,18 +114,18 @@ public sealed class RunGrain(
     }
 
     /// <inheritdoc />
-    public Task<RunCheckpoint?> Export() => Task.FromResult(state.State.Spec is { } spec
-        ? new RunCheckpoint
+    public Task<CheckpointRun?> Export() => Task.FromResult(state.State.Spec is { } spec
+        ? new CheckpointRun
         {
             Run = RunName,
             GlobalBatchSize = spec.GlobalBatchSize,
             DropRemainder = spec.DropRemainder,
-            Commits = [.. state.State.Book.Commits.Select(c => new RunCommitStatus(c.Epoch, c.Step, c.Checkpoint))],
+            Commits = [.. state.State.Book.Commits.Select(c => new CheckpointRunCommit(c.Epoch, c.Step, c.Checkpoint))],
         }
         : null);
 
     /// <inheritdoc />
-    public async Task<RunStatus> Import(RunCheckpoint checkpoint)
+    public async Task<RunStatus> Import(CheckpointRun checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         if (state.State.Spec is not null)
@@ -142,7 +142,7 @@ public sealed class RunGrain(
         var plan = await PlanAsync();
         var imported = new RunBookState();
         var book = new RunBook(imported, new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder), plan.Epochs);
-        foreach (var commit in checkpoint.Commits)
+        foreach (var commit in checkpoint.Commits ?? [])
         {
             try
             {

@@ -214,4 +214,30 @@ public sealed class RunHttpTests(ServerFixture server) : IClassFixture<ServerFix
         Assert.Equal((2, 1), (after.GetProperty("fetches").GetInt64(), after.GetProperty("prefetchHits").GetInt64()));
         Assert.True(after.GetProperty("latencyP99Ms").GetDouble() >= after.GetProperty("latencyP50Ms").GetDouble());
     }
+
+    [Fact]
+    public async Task A_checkpoint_carries_the_runs_and_an_import_resumes_them()
+    {
+        await Ok(
+            await CreateJobAndRun("run-ckpt", """{"id":"run-ckpt","source":{"kind":"csv","paths":["small.csv"]},"shardSize":250,"epochs":2,"shuffle":true,"seed":11}""", """{"run":"r","globalBatchSize":50,"dropRemainder":false}"""),
+            HttpStatusCode.Created);
+        await Ok(await Http.PostAsync("v1/jobs/run-ckpt/runs/r/commits", Json("""{"epoch":0,"step":3,"checkpoint":"a"}""")));
+        await Ok(await Http.PostAsync("v1/jobs/run-ckpt/runs/r/commits", Json("""{"epoch":0,"step":9,"checkpoint":"b"}""")));
+        var text = await (await Http.GetAsync("v1/jobs/run-ckpt/checkpoint")).Content.ReadAsStringAsync();
+        var run = Assert.Single(JsonDocument.Parse(text).RootElement.GetProperty("runs").EnumerateArray());
+        Assert.Equal(("r", 50, false, 2), (run.GetProperty("run").GetString(), run.GetProperty("globalBatchSize").GetInt32(), run.GetProperty("dropRemainder").GetBoolean(), run.GetProperty("commits").GetArrayLength()));
+
+        await Ok(await Http.PostAsync("v1/jobs/import?id=run-ckpt-copy", Json(text)), HttpStatusCode.Created);
+        var copy = await Ok(await Http.GetAsync("v1/jobs/run-ckpt-copy/runs/r"));
+        Assert.Equal((0, 10L), (copy.GetProperty("resumeAt").GetProperty("epoch").GetInt32(), copy.GetProperty("resumeAt").GetProperty("step").GetInt64()));
+        Assert.Equal(await Ids("run-ckpt", "r", 0, 10, 1, 2), await Ids("run-ckpt-copy", "r", 0, 10, 1, 2));
+        Assert.Equal((0, 4L), ((await Ok(await Http.PostAsync("v1/jobs/run-ckpt-copy/runs/r/rewind", Json("""{"checkpoint":"a"}""")))).GetProperty("resumeAt").GetProperty("epoch").GetInt32(), (await Ok(await Http.GetAsync("v1/jobs/run-ckpt-copy/runs/r"))).GetProperty("resumeAt").GetProperty("step").GetInt64()));
+
+        // A bad run in a document creates nothing; a job without runs exports no "runs".
+        var bad = text.Replace("\"globalBatchSize\":50", "\"globalBatchSize\":0", StringComparison.Ordinal);
+        await Problem(await Http.PostAsync("v1/jobs/import?id=run-ckpt-bad", Json(bad)), HttpStatusCode.BadRequest, "runs[0].globalBatchSize");
+        await Problem(await Http.GetAsync("v1/jobs/run-ckpt-bad"), HttpStatusCode.NotFound, null);
+        Assert.Equal(HttpStatusCode.NoContent, (await Http.DeleteAsync("v1/jobs/run-ckpt/runs/r")).StatusCode);
+        Assert.False(JsonDocument.Parse(await (await Http.GetAsync("v1/jobs/run-ckpt/checkpoint")).Content.ReadAsStringAsync()).RootElement.TryGetProperty("runs", out _));
+    }
 }
