@@ -66,6 +66,9 @@ public sealed record CheckpointDocument
 
     /// <summary>Live jobs: each partition's committed offset, offset split up to, and the shards between them that are not in flight.</summary>
     [Id(18)] public IReadOnlyList<CheckpointLivePartition>? Live { get; init; }
+
+    /// <summary>The job's training runs (docs/runs.md); absent in documents of jobs without runs and of older servers.</summary>
+    [Id(19)] public IReadOnlyList<CheckpointRun>? Runs { get; init; }
 }
 
 /// <summary>One partition of a live job in a checkpoint. Every offset of <c>[Committed, SplitUpTo)</c> lies in exactly one of the lists or in a lease of <c>doing</c>.</summary>

@@ -24,6 +24,8 @@ public static class ShardsGrainServices
         });
         services.TryAddSingleton<TaskRecordReader>();
         services.TryAddSingleton<JobCheckpointService>();
+        services.AddOptions<RunOptions>();
+        services.TryAddSingleton<RunBatchReader>();
         return services;
     }
 }

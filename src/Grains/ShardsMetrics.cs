@@ -17,7 +17,7 @@ namespace OrleansShards.Grains;
 /// the meter for Prometheus). A meter nobody listens to costs a branch per call. Job ids are tags:
 /// a deployment runs tens of jobs, not millions, so the number of series stays small.
 /// </remarks>
-public static class ShardsMetrics
+public static partial class ShardsMetrics
 {
     /// <summary>The name of the meter, for <c>AddMeter</c> in a metrics pipeline.</summary>
     public const string MeterName = "OrleansShards";

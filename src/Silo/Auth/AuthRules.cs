@@ -48,6 +48,15 @@ public static class AuthRules
         For("POST", "/v1/jobs/{id}/releases", ShardsRoles.Worker),
         For("GET", "/v1/jobs/{id}/tasks/{taskId}/records", ShardsRoles.Worker, ShardsRoles.Reader),
 
+        // Training runs: the ranks of a trainer are workers; they create their run, read batches, commit and rewind.
+        // Deleting a run is admin's, like deleting a job.
+        For("POST", "/v1/jobs/{id}/runs", ShardsRoles.Worker),
+        For("GET", "/v1/jobs/{id}/runs", ShardsRoles.Worker, ShardsRoles.Reader),
+        For("GET", "/v1/jobs/{id}/runs/{run}", ShardsRoles.Worker, ShardsRoles.Reader),
+        For("GET", "/v1/jobs/{id}/runs/{run}/batches", ShardsRoles.Worker, ShardsRoles.Reader),
+        For("POST", "/v1/jobs/{id}/runs/{run}/commits", ShardsRoles.Worker),
+        For("POST", "/v1/jobs/{id}/runs/{run}/rewind", ShardsRoles.Worker),
+
         // Topics: producers write, everyone with a token reads (records, SSE stream, WebSocket).
         For("POST", "/v1/topics", ShardsRoles.Producer),
         For("POST", "/v1/topics/{topic}/partitions/{partition}/records", ShardsRoles.Producer),

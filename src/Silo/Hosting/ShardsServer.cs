@@ -151,6 +151,7 @@ public static class ShardsServer
         var section = builder.Configuration.GetSection(ShardsOptions.Section);
         builder.Services.Configure<ShardsOptions>(section);
         builder.Services.Configure<SiloHostOptions>(section);
+        builder.Services.Configure<RunOptions>(builder.Configuration.GetSection(RunOptions.Section));
         var host = section.Get<SiloHostOptions>() ?? new SiloHostOptions();
         var shards = section.Get<ShardsOptions>() ?? new ShardsOptions();
         var dataDir = Path.GetFullPath(shards.DataDir);

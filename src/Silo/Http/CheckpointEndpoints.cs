@@ -13,7 +13,7 @@ public static class CheckpointEndpoints
     public static RouteGroupBuilder MapCheckpoints(this RouteGroupBuilder jobs)
     {
         ArgumentNullException.ThrowIfNull(jobs);
-        jobs.MapGet("/{id}/checkpoint", (string id, IGrainFactory grains) => grains.GetGrain<IJobGrain>(id).ExportCheckpoint())
+        jobs.MapGet("/{id}/checkpoint", Export)
             .WithSummary("Export a job's checkpoint").WithDescription("Todo, doing, a done summary and every splitter's offsets; never a secret. 409 while the job is still describing its source.")
             .Produces<CheckpointDocument>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapPost("/import", Import)
@@ -21,6 +21,17 @@ public static class CheckpointEndpoints
             .Accepts<CheckpointDocument>("application/json").Produces<JobStatus>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
         return jobs;
+    }
+
+    private static async Task<CheckpointDocument> Export(string id, IGrainFactory grains)
+    {
+        var document = await grains.GetGrain<IJobGrain>(id).ExportCheckpoint();
+
+        // The job's training runs ride along (docs/runs.md); a job without runs exports the document it always did.
+        var names = await grains.GetGrain<IJobRunsGrain>(id).List();
+        var runs = (await Task.WhenAll(names.Select(name => grains.GetGrain<IRunGrain>(IRunGrain.KeyOf(id, name)).Export())))
+            .OfType<CheckpointRun>().ToList();
+        return runs.Count == 0 ? document : document with { Runs = runs };
     }
 
     private static async Task<IResult> Import(HttpContext context, IGrainFactory grains, OrleansShards.Silo.Serving.ReadPlanCache plans, string? id = null)
@@ -70,8 +81,29 @@ public static class CheckpointEndpoints
             throw new ShardsException(ShardsErrorKind.Invalid, "jobId", "jobId is required: the document names no job and the request gives no ?id=");
         }
 
+        // Runs are checked before the job is created, so a document with a bad run creates nothing.
+        var runs = document.Runs ?? [];
+        for (var i = 0; i < runs.Count; i++)
+        {
+            var name = runs[i].Run;
+            if (string.IsNullOrEmpty(name) || name.Length > 128 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')) || runs.Take(i).Any(r => r.Run == name))
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, $"runs[{i}].run", $"runs[{i}].run must be a distinct name of 1 to 128 letters, digits, '-', '_' or '.'");
+            }
+
+            if (new RunSpec(runs[i].GlobalBatchSize, runs[i].DropRemainder).Validate() is { } problem)
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, $"runs[{i}].{problem.Field}", $"runs[{i}].{problem.Field} {problem.Reason}");
+            }
+        }
+
         var result = await grains.GetGrain<IJobGrain>(jobId).ImportCheckpoint(document);
         plans.Forget(jobId);
+        foreach (var run in runs)
+        {
+            await grains.GetGrain<IRunGrain>(IRunGrain.KeyOf(jobId, run.Run!)).Import(run);
+        }
+
         return Results.Created($"/v1/jobs/{Uri.EscapeDataString(jobId)}", result.Status);
     }
 

@@ -36,6 +36,7 @@ public static class JobEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapGet("", ListJobs).WithSummary("List the jobs").Produces<JobListAnswer>();
         jobs.MapCheckpoints();
+        jobs.MapRuns();
         jobs.MapGet("/{id}", (string id, IGrainFactory grains) => Job(grains, id).GetStatus())
             .WithSummary("A job's status").Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapDelete("/{id}", async (string id, IGrainFactory grains, ReadPlanCache plans) =>

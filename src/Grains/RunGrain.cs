@@ -1,0 +1,294 @@
+using OrleansShards.Core;
+using OrleansShards.GrainInterfaces;
+
+namespace OrleansShards.Grains;
+
+/// <summary>The stored state of a run: O(1) for a static job (its spec and at most <see cref="RunBook.KeptCommits"/> commits).</summary>
+[GenerateSerializer, Alias("OrleansShards.RunState")]
+public sealed class RunState
+{
+    /// <summary>The run's spec; null when the run does not exist.</summary>
+    [Id(0)] public RunSpec? Spec { get; set; }
+
+    /// <summary>The kept commits.</summary>
+    [Id(1)] public RunBookState Book { get; set; } = new();
+
+    /// <summary>When the run was created.</summary>
+    [Id(2)] public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>
+/// A training run over a static job (issue 14): its spec, its commits and its resume point. Every change is written
+/// through <see cref="IPersistentState{TState}"/> before the call returns, so a commit answered is a commit kept. The
+/// job's read plan (pinned partitions, shard size, seed, epochs) is asked for once per activation and never stored
+/// here: it is the job's, and immutable for a static job.
+/// </summary>
+[GrainType("run")]
+public sealed class RunGrain(
+    [PersistentState("run", ShardsOptions.StorageName)] IPersistentState<RunState> state,
+    TimeProvider time) : Grain, IRunGrain
+{
+    private JobReadPlan? _plan;
+
+    private string Key => this.GetPrimaryKeyString();
+
+    private string JobId => Key[..Key.IndexOf('/', StringComparison.Ordinal)];
+
+    private string RunName => Key[(Key.IndexOf('/', StringComparison.Ordinal) + 1)..];
+
+    /// <inheritdoc />
+    public async Task<CreateRunResult> Create(RunSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Validate() is { } problem)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, problem.Field, $"{problem.Field} {problem.Reason}");
+        }
+
+        if (state.State.Spec is { } existing)
+        {
+            return existing == spec
+                ? new CreateRunResult(false, await StatusAsync())
+                : throw new ShardsException(ShardsErrorKind.Conflict, "run", $"run '{RunName}' of job '{JobId}' exists with another spec (globalBatchSize {existing.GlobalBatchSize}, dropRemainder {existing.DropRemainder})");
+        }
+
+        var plan = await PlanAsync();
+        var steps = new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder);
+        if (steps.StepsPerEpoch < 1)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "globalBatchSize", $"globalBatchSize {spec.GlobalBatchSize} is more than the job's {steps.RecordCount} records: an epoch would have no step (use dropRemainder false to pad)");
+        }
+
+        // The name first, so a run that exists is always listed (a listed name without a run is skipped).
+        await GrainFactory.GetGrain<IJobRunsGrain>(JobId).Add(RunName);
+        state.State = new RunState { Spec = spec, CreatedAt = time.GetUtcNow() };
+        await state.WriteStateAsync();
+        return new CreateRunResult(true, await StatusAsync());
+    }
+
+    /// <inheritdoc />
+    public async Task<RunStatus> GetStatus()
+    {
+        EnsureExists();
+        return await StatusAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<RunBatchPlan> GetBatchPlan()
+    {
+        var spec = EnsureExists();
+        var plan = await PlanAsync();
+        return new RunBatchPlan(plan, new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder));
+    }
+
+    /// <inheritdoc />
+    public async Task<RunStatus> Commit(int epoch, long step, string? checkpoint)
+    {
+        var book = await BookAsync();
+        var before = state.State.Book.Commits.ToList();
+        if (Apply(() => book.Commit(epoch, step, checkpoint, time.GetUtcNow())) == RunBookResult.Changed)
+        {
+            await WriteOrRestore(before);
+        }
+
+        ShardsMetrics.RunCommitted(JobId, RunName, epoch, step);
+        return await StatusAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<RunStatus> Rewind(string? checkpoint, int? epoch, long? step)
+    {
+        var book = await BookAsync();
+        var before = state.State.Book.Commits.ToList();
+        var result = checkpoint is not null
+            ? Apply(() => book.RewindTo(checkpoint))
+            : epoch is { } e && step is { } s
+                ? Apply(() => book.RewindTo(e, s))
+                : throw new ShardsException(ShardsErrorKind.Invalid, "checkpoint", "a rewind names a checkpoint, or an epoch and a step");
+        if (result == RunBookResult.Changed)
+        {
+            await WriteOrRestore(before);
+        }
+
+        return await StatusAsync();
+    }
+
+    /// <inheritdoc />
+    public Task<CheckpointRun?> Export() => Task.FromResult(state.State.Spec is { } spec
+        ? new CheckpointRun
+        {
+            Run = RunName,
+            GlobalBatchSize = spec.GlobalBatchSize,
+            DropRemainder = spec.DropRemainder,
+            Commits = [.. state.State.Book.Commits.Select(c => new CheckpointRunCommit(c.Epoch, c.Step, c.Checkpoint))],
+        }
+        : null);
+
+    /// <inheritdoc />
+    public async Task<RunStatus> Import(CheckpointRun checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (state.State.Spec is not null)
+        {
+            throw new ShardsException(ShardsErrorKind.Conflict, "runs", $"run '{RunName}' of job '{JobId}' exists already");
+        }
+
+        var spec = new RunSpec(checkpoint.GlobalBatchSize, checkpoint.DropRemainder);
+        if (spec.Validate() is { } problem)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, $"runs.{RunName}.{problem.Field}", $"run '{RunName}': {problem.Field} {problem.Reason}");
+        }
+
+        var plan = await PlanAsync();
+        var imported = new RunBookState();
+        var book = new RunBook(imported, new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder), plan.Epochs);
+        foreach (var commit in checkpoint.Commits ?? [])
+        {
+            try
+            {
+                book.Commit(commit.Epoch, commit.Step, commit.Checkpoint);
+            }
+            catch (RunBookException e)
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, $"runs.{RunName}.commits", $"run '{RunName}': {e.Message}");
+            }
+        }
+
+        await GrainFactory.GetGrain<IJobRunsGrain>(JobId).Add(RunName);
+        state.State = new RunState { Spec = spec, Book = imported, CreatedAt = time.GetUtcNow() };
+        await state.WriteStateAsync();
+        return await StatusAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task Delete()
+    {
+        EnsureExists();
+        await state.ClearStateAsync();
+        state.State = new RunState();
+        await GrainFactory.GetGrain<IJobRunsGrain>(JobId).Remove(RunName);
+        ShardsMetrics.ForgetRun(JobId, RunName);
+        DeactivateOnIdle();
+    }
+
+    /// <summary>
+    /// Writes the state; when the write fails, the commits go back to what is stored, so a commit that was not
+    /// acknowledged is never reported as committed by a later call.
+    /// </summary>
+    private async Task WriteOrRestore(List<RunCommit> before)
+    {
+        try
+        {
+            await ShardsMetrics.TimeStorageWrite("run", () => state.WriteStateAsync());
+        }
+        catch
+        {
+            state.State.Book.Commits = before;
+            throw;
+        }
+    }
+
+    private RunSpec EnsureExists() =>
+        state.State.Spec ?? throw new ShardsException(ShardsErrorKind.NotFound, "run", $"run '{RunName}' of job '{JobId}' does not exist");
+
+    private async Task<RunBook> BookAsync()
+    {
+        var spec = EnsureExists();
+        var plan = await PlanAsync();
+        return new RunBook(state.State.Book, new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder), plan.Epochs);
+    }
+
+    private static RunBookResult Apply(Func<RunBookResult> change)
+    {
+        try
+        {
+            return change();
+        }
+        catch (RunBookException e)
+        {
+            var kind = e.Problem switch
+            {
+                RunBookProblem.Backwards => ShardsErrorKind.Conflict,
+                RunBookProblem.Unknown => ShardsErrorKind.NotFound,
+                _ => ShardsErrorKind.Invalid,
+            };
+            throw new ShardsException(kind, e.Field, e.Message);
+        }
+    }
+
+    private async Task<JobReadPlan> PlanAsync()
+    {
+        if (_plan is null)
+        {
+            var plan = await GrainFactory.GetGrain<IJobGrain>(JobId).GetReadPlan();
+            if (plan.Live)
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, "run", $"job '{JobId}' reads a live source: runs over live jobs are not served by this version (static jobs only)");
+            }
+
+            _plan = plan;
+        }
+
+        return _plan;
+    }
+
+    private static long RecordsOf(JobReadPlan plan) => plan.Files.Sum(f => f.RecordCount);
+
+    private async Task<RunStatus> StatusAsync()
+    {
+        var spec = EnsureExists();
+        var plan = await PlanAsync();
+        var book = new RunBook(state.State.Book, new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder), plan.Epochs);
+        return new RunStatus
+        {
+            Run = RunName,
+            Job = JobId,
+            GlobalBatchSize = spec.GlobalBatchSize,
+            DropRemainder = spec.DropRemainder,
+            StepsPerEpoch = new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder).StepsPerEpoch,
+            Epochs = plan.Epochs,
+            Committed = book.Committed is { } c ? new RunCommitStatus(c.Epoch, c.Step, c.Checkpoint) : null,
+            ResumeAt = book.ResumeAt,
+            Finished = book.Finished,
+            Records = RecordsOf(plan),
+            CommitsKept = book.Commits.Count,
+            StepsPerSecond = book.StepsPerSecond(),
+            CreatedAt = state.State.CreatedAt,
+        };
+    }
+}
+
+/// <summary>The persisted names of a job's runs.</summary>
+[GenerateSerializer, Alias("OrleansShards.JobRunsState")]
+public sealed class JobRunsState
+{
+    /// <summary>The run names.</summary>
+    [Id(0)] public SortedSet<string> Runs { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Keeps the names of a job's runs so that they can be listed (and carried by a checkpoint).</summary>
+[GrainType("jobruns")]
+public sealed class JobRunsGrain(
+    [PersistentState("jobruns", ShardsOptions.StorageName)] IPersistentState<JobRunsState> state) : Grain, IJobRunsGrain
+{
+    /// <inheritdoc />
+    public async Task Add(string run)
+    {
+        if (state.State.Runs.Add(run))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task Remove(string run)
+    {
+        if (state.State.Runs.Remove(run))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> List() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Runs]);
+}
