@@ -28,7 +28,7 @@ try
 {
     if (options.GlobalBatchSize is { } g)
     {
-        await client.CreateRunAsync(options.Job, new RunSpec(options.Run, g));
+        await client.CreateRunAsync(options.Job, new RunCreateRequest(options.Run, g));
     }
 
     var status = await client.GetRunAsync(options.Job, options.Run);
@@ -135,7 +135,7 @@ catch (HttpRequestException e)
 }
 
 // The features and labels of one batch as tensors (CSV values come as text, other sources as numbers).
-static (Tensor X, Tensor Y) Tensors(RunBatch batch, TrainerOptions options)
+static (Tensor X, Tensor Y) Tensors(RankBatch batch, TrainerOptions options)
 {
     var x = new float[batch.Count * options.Features.Length];
     var y = new float[batch.Count];

@@ -27,7 +27,7 @@ internal static class RunCommands
                 throw new CliException($"--global-batch-size must be at least 1, not {size}");
             }
 
-            var spec = new RunSpec(context.Parse.GetRequiredValue(createName), size, context.Parse.GetValue(keep) ? false : null);
+            var spec = new RunCreateRequest(context.Parse.GetRequiredValue(createName), size, context.Parse.GetValue(keep) ? false : null);
             var status = await context.Client().CreateRunAsync(context.Parse.GetRequiredValue(createJob), spec, cancellationToken);
             Print(context, status);
             return 0;
@@ -81,10 +81,10 @@ internal static class RunCommands
             var e = context.Parse.GetValue(epoch);
             var s = context.Parse.GetValue(step);
             var client = context.Client();
-            RunStatus after = (named, e, s) switch
+            TrainingRun after = (named, e, s) switch
             {
                 ({ } c, null, null) => await client.RewindAsync(job, name, c, cancellationToken),
-                (null, { } ep, { } st) => await client.RewindAsync(job, name, new RunPosition(ep, st), cancellationToken),
+                (null, { } ep, { } st) => await client.RewindAsync(job, name, new RunStep(ep, st), cancellationToken),
                 _ => throw new CliException("rewind needs either --checkpoint NAME or both --epoch E and --step S"),
             };
             Print(context, after);
@@ -108,7 +108,7 @@ internal static class RunCommands
     }
 
     /// <summary>One line for a person, or the whole status as JSON with --json.</summary>
-    private static void Print(CliContext context, RunStatus status)
+    private static void Print(CliContext context, TrainingRun status)
     {
         if (context.Parse.GetValue(JsonOption))
         {
@@ -140,7 +140,7 @@ internal static class RunCommands
         {
             table.AddRow(
                 Markup.Escape(run.Run), N(run.GlobalBatchSize), run.StepsPerEpoch is { } steps ? N(steps) : "live", N(run.Epochs),
-                run.Committed is { } c ? Position(new RunPosition(c.Epoch, c.Step)) : "-", Markup.Escape(run.Committed?.Checkpoint ?? "-"),
+                run.Committed is { } c ? Position(new RunStep(c.Epoch, c.Step)) : "-", Markup.Escape(run.Committed?.Checkpoint ?? "-"),
                 Position(run.ResumeAt), run.Finished ? "[green]yes[/]" : "no");
         }
 
@@ -148,7 +148,7 @@ internal static class RunCommands
         return 0;
     }
 
-    private static void WriteDetails(RunStatus run)
+    private static void WriteDetails(TrainingRun run)
     {
         var grid = new Table().HideHeaders().AddColumns("", "");
         grid.AddRow("run", Markup.Escape(run.Run));
@@ -164,11 +164,11 @@ internal static class RunCommands
         AnsiConsole.Write(grid);
     }
 
-    private static string Committed(RunStatus run) => run.Committed is { } c
-        ? $"committed {Position(new RunPosition(c.Epoch, c.Step))}{(c.Checkpoint is { } name ? $" ({name})" : "")}"
+    private static string Committed(TrainingRun run) => run.Committed is { } c
+        ? $"committed {Position(new RunStep(c.Epoch, c.Step))}{(c.Checkpoint is { } name ? $" ({name})" : "")}"
         : "nothing committed";
 
-    private static string Position(RunPosition position) => string.Create(CultureInfo.InvariantCulture, $"epoch {position.Epoch} step {position.Step}");
+    private static string Position(RunStep position) => string.Create(CultureInfo.InvariantCulture, $"epoch {position.Epoch} step {position.Step}");
 
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }

@@ -15,21 +15,21 @@ namespace OrleansShards.Client;
 /// True (the server's default when absent): an epoch has ⌊N/G⌋ steps and the rest of its records are left out.
 /// False: ⌈N/G⌉ steps, the last one filled up from the start of the epoch's order.
 /// </param>
-public sealed record RunSpec(string Run, int GlobalBatchSize, bool? DropRemainder = null);
+public sealed record RunCreateRequest(string Run, int GlobalBatchSize, bool? DropRemainder = null);
 
 /// <summary>A step of a run: the epoch, from 0, and the step within it, from 0.</summary>
 /// <param name="Epoch">The epoch, from 0 (always 0 for a run over a live job).</param>
 /// <param name="Step">The step within the epoch, from 0.</param>
-public sealed record RunPosition(int Epoch, long Step);
+public sealed record RunStep(int Epoch, long Step);
 
 /// <summary>The last commit of a run: the step the trainer's durable checkpoint holds.</summary>
 /// <param name="Epoch">The committed step's epoch.</param>
 /// <param name="Step">The committed step.</param>
 /// <param name="Checkpoint">The name the trainer gave the checkpoint, if any; a rewind may name it.</param>
-public sealed record RunCommit(int Epoch, long Step, string? Checkpoint);
+public sealed record CommittedStep(int Epoch, long Step, string? Checkpoint);
 
 /// <summary>A run's status (<c>GET /v1/jobs/{id}/runs/{run}</c>, and the answer of every run route that changes it).</summary>
-public sealed record RunStatus
+public sealed record TrainingRun
 {
     /// <summary>The run's name.</summary>
     public required string Run { get; init; }
@@ -47,10 +47,10 @@ public sealed record RunStatus
     public int Epochs { get; init; }
 
     /// <summary>The last commit, or null before the first.</summary>
-    public RunCommit? Committed { get; init; }
+    public CommittedStep? Committed { get; init; }
 
     /// <summary>The step after the last commit: where the ranks of a restarted trainer start. (0, 0) before any commit; (epochs, 0) once the job's last step is committed.</summary>
-    public RunPosition ResumeAt { get; init; } = new(0, 0);
+    public RunStep ResumeAt { get; init; } = new(0, 0);
 
     /// <summary>True once the job's last step is committed.</summary>
     public bool Finished { get; init; }
@@ -75,12 +75,12 @@ public enum BatchFormat
 /// <c>[s·G + r·G/W, s·G + (r+1)·G/W)</c> of the epoch's global order. A step of a live run that is not full yet comes
 /// back empty with <see cref="RetryAfter"/> set. Dispose it when done: that returns the pooled buffers of its JSON.
 /// </summary>
-public sealed class RunBatch : IDisposable
+public sealed class RankBatch : IDisposable
 {
     private readonly JsonDocument? _document;
     private readonly byte[]? _arrow;
 
-    internal RunBatch(RunPosition position, int rank, int worldSize, JsonDocument? document, byte[]? arrow, bool pending, TimeSpan? retryAfter)
+    internal RankBatch(RunStep position, int rank, int worldSize, JsonDocument? document, byte[]? arrow, bool pending, TimeSpan? retryAfter)
     {
         IsPending = pending;
         Position = position;
@@ -101,7 +101,7 @@ public sealed class RunBatch : IDisposable
     }
 
     /// <summary>The step.</summary>
-    public RunPosition Position { get; }
+    public RunStep Position { get; }
 
     /// <summary>The rank it was fetched for.</summary>
     public int Rank { get; }
@@ -170,8 +170,8 @@ public sealed class RunBatch : IDisposable
 /// <summary>How <see cref="ShardsClient.ReadRunAsync"/> walks a rank's steps.</summary>
 public sealed class RunReadOptions
 {
-    /// <summary>The first step; the run's <see cref="RunStatus.ResumeAt"/> when null (the step after the last commit).</summary>
-    public RunPosition? From { get; set; }
+    /// <summary>The first step; the run's <see cref="TrainingRun.ResumeAt"/> when null (the step after the last commit).</summary>
+    public RunStep? From { get; set; }
 
     /// <summary>Stop at the end of the epoch the enumeration started in, instead of at the end of the job.</summary>
     public bool SingleEpoch { get; set; }
@@ -201,4 +201,4 @@ public sealed class RunReadOptions
 }
 
 /// <summary>The answer of <c>GET /v1/jobs/{id}/runs</c>.</summary>
-internal sealed record RunList(IReadOnlyList<RunStatus> Runs);
+internal sealed record TrainingRunList(IReadOnlyList<TrainingRun> Runs);

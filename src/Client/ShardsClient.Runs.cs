@@ -12,19 +12,19 @@ public sealed partial class ShardsClient
     /// Creates a run over a job; answers the existing run when the same spec was created before (so it is retried),
     /// and throws a 409 <see cref="ShardsApiException"/> when another spec holds the name.
     /// </summary>
-    public Task<RunStatus> CreateRunAsync(string jobId, RunSpec spec, CancellationToken cancellationToken = default)
+    public Task<TrainingRun> CreateRunAsync(string jobId, RunCreateRequest spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return SendAsync<RunStatus>(HttpMethod.Post, JobPath(jobId) + "/runs", JsonBody(spec), cancellationToken);
+        return SendAsync<TrainingRun>(HttpMethod.Post, JobPath(jobId) + "/runs", JsonBody(spec), cancellationToken);
     }
 
     /// <summary>The status of a run: its committed step and where its ranks resume.</summary>
-    public Task<RunStatus> GetRunAsync(string jobId, string run, CancellationToken cancellationToken = default) =>
-        SendAsync<RunStatus>(HttpMethod.Get, RunPath(jobId, run), null, cancellationToken);
+    public Task<TrainingRun> GetRunAsync(string jobId, string run, CancellationToken cancellationToken = default) =>
+        SendAsync<TrainingRun>(HttpMethod.Get, RunPath(jobId, run), null, cancellationToken);
 
     /// <summary>The status of every run of a job.</summary>
-    public async Task<IReadOnlyList<RunStatus>> ListRunsAsync(string jobId, CancellationToken cancellationToken = default) =>
-        (await SendAsync<RunList>(HttpMethod.Get, JobPath(jobId) + "/runs", null, cancellationToken)).Runs;
+    public async Task<IReadOnlyList<TrainingRun>> ListRunsAsync(string jobId, CancellationToken cancellationToken = default) =>
+        (await SendAsync<TrainingRunList>(HttpMethod.Get, JobPath(jobId) + "/runs", null, cancellationToken)).Runs;
 
     /// <summary>Deletes a run and its stored state (the job is untouched).</summary>
     public async Task DeleteRunAsync(string jobId, string run, CancellationToken cancellationToken = default)
@@ -37,34 +37,34 @@ public sealed partial class ShardsClient
     /// holds that step is durable. The commit is durable when this returns. The same commit again is accepted (so it
     /// is retried); an earlier step than the committed one is a 409 <see cref="ShardsApiException"/>.
     /// </summary>
-    public Task<RunStatus> CommitAsync(string jobId, string run, int epoch, long step, string? checkpoint = null, CancellationToken cancellationToken = default) =>
-        SendAsync<RunStatus>(HttpMethod.Post, RunPath(jobId, run) + "/commits", JsonBody(new CommitBody(epoch, step, checkpoint)), cancellationToken);
+    public Task<TrainingRun> CommitAsync(string jobId, string run, int epoch, long step, string? checkpoint = null, CancellationToken cancellationToken = default) =>
+        SendAsync<TrainingRun>(HttpMethod.Post, RunPath(jobId, run) + "/commits", JsonBody(new CommitBody(epoch, step, checkpoint)), cancellationToken);
 
     /// <summary>
     /// Rewinds the run to the commit named <paramref name="checkpoint"/> (the trainer restored that older checkpoint):
-    /// <see cref="RunStatus.ResumeAt"/> becomes the step after it and the later commits are forgotten.
+    /// <see cref="TrainingRun.ResumeAt"/> becomes the step after it and the later commits are forgotten.
     /// </summary>
-    public Task<RunStatus> RewindAsync(string jobId, string run, string checkpoint, CancellationToken cancellationToken = default)
+    public Task<TrainingRun> RewindAsync(string jobId, string run, string checkpoint, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpoint);
-        return SendAsync<RunStatus>(HttpMethod.Post, RunPath(jobId, run) + "/rewind", JsonBody(new RewindToCheckpoint(checkpoint)), cancellationToken);
+        return SendAsync<TrainingRun>(HttpMethod.Post, RunPath(jobId, run) + "/rewind", JsonBody(new RewindToCheckpoint(checkpoint)), cancellationToken);
     }
 
     /// <summary>Rewinds the run to an earlier committed step; see <see cref="RewindAsync(string, string, string, CancellationToken)"/>.</summary>
-    public Task<RunStatus> RewindAsync(string jobId, string run, RunPosition committed, CancellationToken cancellationToken = default)
+    public Task<TrainingRun> RewindAsync(string jobId, string run, RunStep committed, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(committed);
-        return SendAsync<RunStatus>(HttpMethod.Post, RunPath(jobId, run) + "/rewind", JsonBody(new RewindToStep(committed.Epoch, committed.Step)), cancellationToken);
+        return SendAsync<TrainingRun>(HttpMethod.Post, RunPath(jobId, run) + "/rewind", JsonBody(new RewindToStep(committed.Epoch, committed.Step)), cancellationToken);
     }
 
     /// <summary>
     /// Rank <paramref name="rank"/>'s batch of one step for world size <paramref name="worldSize"/>: exactly G/W
     /// records, the same ones whenever it is asked (so it is retried). A step of a live run that is not full after
-    /// <paramref name="wait"/> comes back with <see cref="RunBatch.IsPending"/> set and no records. Bad arguments
+    /// <paramref name="wait"/> comes back with <see cref="RankBatch.IsPending"/> set and no records. Bad arguments
     /// (W not dividing G, a rank outside [0, W), a step or epoch out of range) are a 400 <see cref="ShardsApiException"/>
     /// naming the field.
     /// </summary>
-    public async Task<RunBatch> GetBatchAsync(
+    public async Task<RankBatch> GetBatchAsync(
         string jobId, string run, int epoch, long step, int rank, int worldSize,
         IReadOnlyList<string>? columns = null, BatchFormat format = BatchFormat.Json, TimeSpan? wait = null, CancellationToken cancellationToken = default)
     {
@@ -73,12 +73,12 @@ public sealed partial class ShardsClient
             + (format == BatchFormat.Arrow ? "&format=arrow" : "")
             + (wait is { } w ? string.Create(CultureInfo.InvariantCulture, $"&waitMs={(long)w.TotalMilliseconds}") : "");
         using var response = await SendRawAsync(HttpMethod.Get, query, null, cancellationToken, retry: true, HttpCompletionOption.ResponseHeadersRead);
-        var position = new RunPosition(epoch, step);
+        var position = new RunStep(epoch, step);
         var headerRetry = response.Headers.RetryAfter?.Delta;
         if (response.StatusCode == HttpStatusCode.NoContent)
         {
             // A live step not full yet, as HTTP-API.md first wrote it (204); the 200 with no records is below.
-            return new RunBatch(position, rank, worldSize, null, null, pending: true, headerRetry);
+            return new RankBatch(position, rank, worldSize, null, null, pending: true, headerRetry);
         }
 
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
@@ -86,7 +86,7 @@ public sealed partial class ShardsClient
         {
             using var buffer = new MemoryStream();
             await body.CopyToAsync(buffer, cancellationToken);
-            return new RunBatch(position, rank, worldSize, null, buffer.ToArray(), pending: false, null);
+            return new RankBatch(position, rank, worldSize, null, buffer.ToArray(), pending: false, null);
         }
 
         var document = await JsonDocument.ParseAsync(body, default, cancellationToken);
@@ -102,7 +102,7 @@ public sealed partial class ShardsClient
                 throw new ShardsApiException((int)response.StatusCode, $"GET {query} answered without \"records\"", null);
             }
 
-            return new RunBatch(position, rank, worldSize, document, null, pending, retryAfter);
+            return new RankBatch(position, rank, worldSize, document, null, pending, retryAfter);
         }
         catch
         {
@@ -113,7 +113,7 @@ public sealed partial class ShardsClient
 
     /// <summary>
     /// Rank <paramref name="rank"/>'s batches of world size <paramref name="worldSize"/>, one per step in order, from
-    /// the run's <see cref="RunStatus.ResumeAt"/> (or <see cref="RunReadOptions.From"/>) to the end of the job (or of
+    /// the run's <see cref="TrainingRun.ResumeAt"/> (or <see cref="RunReadOptions.From"/>) to the end of the job (or of
     /// the first epoch with <see cref="RunReadOptions.SingleEpoch"/>). Every rank of a trainer runs one of these with
     /// the same world size and gets equal batches, so the collectives never hang on a rank with one batch fewer.
     /// A live run's one epoch never ends: the enumeration waits for each step to fill (asking again after the
@@ -121,7 +121,7 @@ public sealed partial class ShardsClient
     /// <see cref="RunReadOptions.Prefetch"/> requests are kept in flight ahead of the caller. The caller disposes the
     /// batches; leaving the loop cancels and disposes the ones fetched ahead.
     /// </summary>
-    public async IAsyncEnumerable<RunBatch> ReadRunAsync(
+    public async IAsyncEnumerable<RankBatch> ReadRunAsync(
         string jobId, string run, int rank, int worldSize, RunReadOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         options ??= new RunReadOptions();
@@ -130,7 +130,7 @@ public sealed partial class ShardsClient
         var lastEpoch = options.SingleEpoch ? Math.Min(start.Epoch, status.Epochs - 1) : status.Epochs - 1;
 
         using var ahead = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var inFlight = new Queue<Task<RunBatch>>();
+        var inFlight = new Queue<Task<RankBatch>>();
         using var steps = Steps(start, lastEpoch, status.StepsPerEpoch).GetEnumerator();
         try
         {
@@ -167,19 +167,19 @@ public sealed partial class ShardsClient
     }
 
     /// <summary>The steps from <paramref name="start"/> to the end of <paramref name="lastEpoch"/>; endless in a live run's epoch.</summary>
-    private static IEnumerable<RunPosition> Steps(RunPosition start, int lastEpoch, long? stepsPerEpoch)
+    private static IEnumerable<RunStep> Steps(RunStep start, int lastEpoch, long? stepsPerEpoch)
     {
         var step = start.Step;
         for (var epoch = start.Epoch; epoch <= lastEpoch; epoch++, step = 0)
         {
             for (; stepsPerEpoch is not { } n || step < n; step++)
             {
-                yield return new RunPosition(epoch, step);
+                yield return new RunStep(epoch, step);
             }
         }
     }
 
-    private async Task<RunBatch> FetchFullAsync(string jobId, string run, RunPosition position, int rank, int worldSize, RunReadOptions options, CancellationToken cancellationToken)
+    private async Task<RankBatch> FetchFullAsync(string jobId, string run, RunStep position, int rank, int worldSize, RunReadOptions options, CancellationToken cancellationToken)
     {
         while (true)
         {

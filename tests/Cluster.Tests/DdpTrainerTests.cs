@@ -35,7 +35,7 @@ public sealed class DdpTrainerTests
         try
         {
             // First attempt: 2 ranks, a checkpoint and commit every 4 steps, slow steps so the kill lands mid-epoch.
-            RunStatus committedAtKill;
+            TrainingRun committedAtKill;
             await using (var first = new SiloProcess("ddp-silo-1", root, [$"--Shards:DataDir={dataDir}"]))
             {
                 first.Start();
@@ -44,9 +44,9 @@ public sealed class DdpTrainerTests
                 await client.CreateJobAsync(
                     new JobSpec { Id = "ddp", Source = new SourceSpec { Kind = "csv", Paths = ["points.csv"] }, ShardSize = 64, Epochs = 1, Shuffle = true, Seed = 7 },
                     ct);
-                var created = await client.CreateRunAsync("ddp", new RunSpec("r", GlobalBatch), ct);
+                var created = await client.CreateRunAsync("ddp", new RunCreateRequest("r", GlobalBatch), ct);
                 Assert.Equal(Rows / GlobalBatch, created.StepsPerEpoch);
-                Assert.Equal(new RunPosition(0, 0), created.ResumeAt);
+                Assert.Equal(new RunStep(0, 0), created.ResumeAt);
 
                 using var trainer = StartTrainer(first.Address, root, worldSize: 2, "attempt1", stepSeconds: 0.15);
                 var trainerErrors = trainer.StandardError.ReadToEndAsync(ct);
@@ -77,8 +77,8 @@ public sealed class DdpTrainerTests
             await second.WaitReadyAsync(http, TimeSpan.FromMinutes(2));
             var again = new ShardsClient(new HttpClient { BaseAddress = second.Address, Timeout = TimeSpan.FromSeconds(60) });
             committedAtKill = await again.GetRunAsync("ddp", "r", ct);
-            var committed = Assert.IsType<RunCommit>(committedAtKill.Committed);
-            Assert.Equal(new RunPosition(0, committed.Step + 1), committedAtKill.ResumeAt);
+            var committed = Assert.IsType<CommittedStep>(committedAtKill.Committed);
+            Assert.Equal(new RunStep(0, committed.Step + 1), committedAtKill.ResumeAt);
             Assert.Equal($"ckpt-e0-s{committed.Step}.pt", committed.Checkpoint);
 
             using (var resumed = StartTrainer(second.Address, root, worldSize: 3, "attempt2", stepSeconds: 0))
@@ -92,7 +92,7 @@ public sealed class DdpTrainerTests
 
             var final = await again.GetRunAsync("ddp", "r", ct);
             Assert.True(final.Finished, "the run is not finished after the resumed trainer");
-            Assert.Equal(new RunPosition(1, 0), final.ResumeAt);
+            Assert.Equal(new RunStep(1, 0), final.ResumeAt);
 
             var firstSteps = ReadSteps(Path.Combine(root, "attempt1"), 2);
             var secondSteps = ReadSteps(Path.Combine(root, "attempt2"), 3);
@@ -131,9 +131,9 @@ public sealed class DdpTrainerTests
     }
 
     /// <summary>Each step's global batch: the ranks' record ids concatenated in rank order, for steps every rank logged.</summary>
-    private static Dictionary<RunPosition, List<string>> ReadSteps(string logDir, int worldSize)
+    private static Dictionary<RunStep, List<string>> ReadSteps(string logDir, int worldSize)
     {
-        var byRank = new Dictionary<RunPosition, string[][]>();
+        var byRank = new Dictionary<RunStep, string[][]>();
         for (var rank = 0; rank < worldSize; rank++)
         {
             var file = Path.Combine(logDir, $"rank{rank}.jsonl");
@@ -163,7 +163,7 @@ public sealed class DdpTrainerTests
                     continue;
                 }
 
-                var position = new RunPosition(entry.RootElement.GetProperty("epoch").GetInt32(), entry.RootElement.GetProperty("step").GetInt64());
+                var position = new RunStep(entry.RootElement.GetProperty("epoch").GetInt32(), entry.RootElement.GetProperty("step").GetInt64());
                 var parts = byRank.TryGetValue(position, out var existing) ? existing : byRank[position] = new string[worldSize][];
                 parts[rank] = [.. ids.EnumerateArray().Select(id => id.ToString())];
             }
