@@ -87,6 +87,7 @@ internal static class ShardsCommandLine
         root.Add(ServeCommand());
         root.Add(JobCommand());
         root.Add(TopicCommands.Build());
+        root.Add(RunCommands.Build());
         root.Add(WorkerRunner.Build());
         return root;
     }

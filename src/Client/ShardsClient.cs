@@ -55,7 +55,7 @@ public sealed class RecordsPage : IDisposable
 /// Requests that may be repeated safely are retried on 5xx answers and connection failures
 /// (see <see cref="ShardsClientOptions"/>); 4xx answers throw <see cref="ShardsApiException"/> at once.
 /// </summary>
-public sealed class ShardsClient
+public sealed partial class ShardsClient
 {
     private readonly HttpClient _http;
     private readonly ResiliencePipeline<HttpResponseMessage> _retry;
