@@ -1,3 +1,5 @@
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
 
 namespace OrleansShards.Deploy.Tests;
@@ -138,11 +140,11 @@ public static class Overlays
 
     private static List<Dictionary<object, object>> Parse(string text)
     {
-        var parser = new YamlDotNet.Core.Parser(new StringReader(text));
+        var parser = new Parser(new StringReader(text));
         var deserializer = new DeserializerBuilder().Build();
-        parser.Consume<YamlDotNet.Core.Events.StreamStart>();
+        parser.Consume<StreamStart>();
         var documents = new List<Dictionary<object, object>>();
-        while (parser.Accept<YamlDotNet.Core.Events.DocumentStart>(out _))
+        while (parser.Accept<DocumentStart>(out _))
         {
             if (deserializer.Deserialize<Dictionary<object, object>?>(parser) is { } document)
             {
