@@ -423,9 +423,9 @@ internal sealed class OrleansClient : IAsyncDisposable
                     return address.Endpoint.Port;
                 }
             }
-            catch (Exception e) when ((e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException) && clock.Elapsed < TimeSpan.FromSeconds(60))
+            catch (Exception e) when ((e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.Messaging.ConnectionFailedException) && clock.Elapsed < TimeSpan.FromSeconds(60))
             {
-                // The client still knew a gateway that was killed: try again.
+                // The client still knew a gateway that was killed (with Azure Table clustering its gateway list refreshes less often): try again.
             }
 
             await Task.Delay(100, cancellationToken);
