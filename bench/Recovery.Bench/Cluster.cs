@@ -113,8 +113,8 @@ internal sealed class RedisServer
     }
 }
 
-/// <summary>One silo: a separate OS process running the server's DLL with Redis clustering.</summary>
-internal sealed class SiloProcess(int index, string siloDll, string dataDir, string logDir, string redis)
+/// <summary>One silo: a separate OS process running the server's DLL; the clustering comes with the arguments of each start.</summary>
+internal sealed class SiloProcess(int index, string siloDll, string dataDir, string logDir)
 {
     private Process? process;
     private int starts;
@@ -144,8 +144,9 @@ internal sealed class SiloProcess(int index, string siloDll, string dataDir, str
             "--urls", $"http://127.0.0.1:{HttpPort}",
             $"--Shards:DataDir={dataDir}",
             $"--Shards:ClusterId={clusterId}",
-            "--Shards:Clustering=redis",
-            $"--Shards:RedisConnection={redis}",
+            // One state file and one log file for the silos of this host: the per-silo defaults are refused under a multi-silo clustering.
+            $"--Shards:SqliteFile={Path.Combine(dataDir, "state", "shards.db")}",
+            $"--Shards:LogStore:File={Path.Combine(dataDir, "state", "log.db")}",
             $"--Shards:SiloPort={SiloPort}",
             $"--Shards:GatewayPort={GatewayPort}",
         };

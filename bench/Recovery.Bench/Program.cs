@@ -1,6 +1,7 @@
 // Recovery bench: SIGKILL of the silo process that hosts a job's JobGrain, and the time until a surviving
-// silo serves a lease of that job again, over HTTP, on Redis clustering. See README.md.
-// dotnet run -c Release --project bench/Recovery.Bench -- [--runs 5] [--default-runs 1] [--silos 2] [--settle 20] [--timeout 120] [--silo-arg ARG]... [--no-build] [--keep]
+// silo serves a lease of that job again, over HTTP, on Redis clustering (and Azure Table clustering on Azurite
+// with --clustering azuretable). See README.md.
+// dotnet run -c Release --project bench/Recovery.Bench -- [--runs 5] [--default-runs 1] [--silos 2] [--settle 20] [--timeout 120] [--clustering redis|azuretable]... [--silo-arg ARG]... [--no-build] [--keep]
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,6 +14,7 @@ using OrleansShards.GrainInterfaces;
 using OrleansShards.Recovery.Bench;
 using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
+using OrleansShards.Testing.Servers;
 
 var options = BenchOptions.Parse(args);
 if (options is null)
@@ -87,8 +89,29 @@ async Task<int> RunAsync()
     }
 
     var siloDll = Path.Combine(repo, "src", "Silo", "bin", "Release", "net10.0", "OrleansShards.Silo.dll");
-    var redis = await RedisServer.StartAsync(work);
-    Console.WriteLine($"redis-server on {redis.Connection}; work dir {work}");
+    // The membership tables: redis-server, and Azurite's table service (npm, .ci/tools) for Azure Table clustering.
+    var clusterings = new List<(string Name, string[] SiloArgs, Action<IClientBuilder> Client)>();
+    await using var servers = new ServerList();
+    foreach (var clustering in options.Clusterings)
+    {
+        switch (clustering)
+        {
+            case SiloHostOptions.RedisClustering:
+                var redis = await RedisServer.StartAsync(work);
+                Console.WriteLine($"redis-server on {redis.Connection}; work dir {work}");
+                clusterings.Add((clustering, ["--Shards:Clustering=redis", $"--Shards:RedisConnection={redis.Connection}"], c => c.UseRedisClustering(redis.Connection)));
+                break;
+            case SiloHostOptions.AzureTableClustering:
+                var table = servers.Add(await LocalServers.StartAzuriteTableAsync());
+                var connection = LocalServers.AzuriteTableConnectionString(table.Port);
+                Console.WriteLine($"azurite-table on 127.0.0.1:{table.Port}");
+                clusterings.Add((clustering, ["--Shards:Clustering=azuretable", $"--Shards:ClusteringConnectionString={connection}"],
+                    c => c.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(connection))));
+                break;
+            default:
+                throw new InvalidOperationException($"--clustering {clustering}: the bench runs 'redis' and 'azuretable'");
+        }
+    }
 
     // One small CSV: 20,000 shards of one row an epoch, so that no epoch ends (and drains) during the bench;
     // leases that the killed silo handed out and nobody reported stay in flight until their timeout.
@@ -110,25 +133,28 @@ async Task<int> RunAsync()
     {
         Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
     };
-    var silos = Enumerable.Range(0, options.Silos).Select(i => new SiloProcess(i, siloDll, dataDir, logDir, redis.Connection)).ToList();
+    var silos = Enumerable.Range(0, options.Silos).Select(i => new SiloProcess(i, siloDll, dataDir, logDir)).ToList();
     var ledger = new Ledger();
     var phases = new List<(string Name, List<RunResult> Runs)>();
 
     var shipped = new ClusterMembershipOptions();
     new MembershipSettings().Apply(shipped);
-    var phaseList = new List<(string Name, string Settings, string[] SiloArgs, int Runs)>
+    var phaseList = new List<(string Name, string Settings, string[] SiloArgs, Action<IClientBuilder> Client, int Runs)>();
+    foreach (var (clustering, clusteringArgs, clientClustering) in clusterings)
     {
-        ("shipped", Describe(shipped) + (options.SiloArgs.Count > 0 ? " + " + string.Join(' ', options.SiloArgs) : ""), [.. options.SiloArgs], options.Runs),
-    };
-    if (options.DefaultRuns > 0)
-    {
-        phaseList.Add(("orleans-defaults", Describe(new ClusterMembershipOptions()), ["--Shards:Membership:UseOrleansDefaults=true"], options.DefaultRuns));
+        // The shipped phase keeps its old name on redis, so earlier outputs compare line by line.
+        var suffix = clustering == SiloHostOptions.RedisClustering ? "" : "/" + clustering;
+        phaseList.Add(("shipped" + suffix, Describe(shipped) + (options.SiloArgs.Count > 0 ? " + " + string.Join(' ', options.SiloArgs) : ""), [.. clusteringArgs, .. options.SiloArgs], clientClustering, options.Runs));
+        if (options.DefaultRuns > 0)
+        {
+            phaseList.Add(("orleans-defaults" + suffix, Describe(new ClusterMembershipOptions()), [.. clusteringArgs, "--Shards:Membership:UseOrleansDefaults=true"], clientClustering, options.DefaultRuns));
+        }
     }
 
-    foreach (var (name, settings, siloArgs, runs) in phaseList)
+    foreach (var (name, settings, siloArgs, clientClustering, runs) in phaseList)
     {
         // A cluster id per phase: the silos of the phase before were killed, and their rows stay in the table.
-        var clusterId = $"recovery-{name}-{Environment.ProcessId}";
+        var clusterId = $"recovery-{name.Replace('/', '-')}-{Environment.ProcessId}";
         Console.WriteLine();
         Console.WriteLine($"== {name}: {options.Silos} silo processes, cluster {clusterId}, membership {settings}");
         foreach (var silo in silos)
@@ -138,7 +164,7 @@ async Task<int> RunAsync()
 
         await Task.WhenAll(silos.Select(s => s.WaitReadyAsync(http, TimeSpan.FromSeconds(60))));
         Console.WriteLine("silos: " + string.Join(", ", silos.Select(s => $"{s.Name} http {s.HttpPort} silo {s.SiloPort} gateway {s.GatewayPort}")));
-        await using var orleans = await OrleansClient.StartAsync(redis.Connection, clusterId, new SiloHostOptions().ServiceId);
+        await using var orleans = await OrleansClient.StartAsync(clientClustering, clusterId, new SiloHostOptions().ServiceId);
         var created = await new ShardsClient(new HttpClient { BaseAddress = silos[0].Address }).CreateJobAsync(spec, stop.Token);
         Console.WriteLine($"job {created.Id}: {created.Shards.Total} shards an epoch, {created.Epochs} epochs, strict durability, epoch {created.Epoch} now");
         Console.WriteLine($"settling {options.SettleSeconds.ToString(CultureInfo.InvariantCulture)} s before each kill (the probe period towards a peer adapts while it is up)");
@@ -169,13 +195,13 @@ async Task<int> RunAsync()
     {
         var recovery = runs.Select(r => r.RecoveryMs).ToList();
         var worker = runs.Select(r => r.WorkerStallMs).ToList();
-        Console.WriteLine($"{name,-17} runs {runs.Count}: recovery median {Median(recovery):F0} ms (min {recovery.Min():F0}, max {recovery.Max():F0}); " +
+        Console.WriteLine($"{name,-28} runs {runs.Count}: recovery median {Median(recovery):F0} ms (min {recovery.Min():F0}, max {recovery.Max():F0}); " +
             $"sequential worker's first lease sent after the kill: median {Median(worker):F0} ms (max {worker.Max():F0})");
     }
 
-    foreach (var (name, settings, _, _) in phaseList)
+    foreach (var (name, settings, _, _, _) in phaseList)
     {
-        Console.WriteLine($"{name,-17} membership: {settings}");
+        Console.WriteLine($"{name,-28} membership: {settings}");
     }
 
     Console.WriteLine($"anchor (ANCHORS.md): ~14 s with Orleans' defaults, ~0.7 s with probe timeout 1 s, 2 missed probes, table refresh 2 s");
@@ -297,11 +323,11 @@ internal sealed record RunResult(
 }
 
 /// <summary>The bench's command line.</summary>
-internal sealed record BenchOptions(int Runs, int DefaultRuns, int Silos, int TimeoutSeconds, double SettleSeconds, List<string> SiloArgs, bool Build, bool Keep)
+internal sealed record BenchOptions(int Runs, int DefaultRuns, int Silos, int TimeoutSeconds, double SettleSeconds, List<string> SiloArgs, List<string> Clusterings, bool Build, bool Keep)
 {
     public static BenchOptions? Parse(string[] args)
     {
-        var o = new BenchOptions(5, 1, 2, 120, 20, [], true, false);
+        var o = new BenchOptions(5, 1, 2, 120, 20, [], [], true, false);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -313,12 +339,18 @@ internal sealed record BenchOptions(int Runs, int DefaultRuns, int Silos, int Ti
                 case "--timeout": o = o with { TimeoutSeconds = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--settle": o = o with { SettleSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--silo-arg": o.SiloArgs.Add(Next()); break;
+                case "--clustering": o.Clusterings.Add(Next()); break;
                 case "--no-build": o = o with { Build = false }; break;
                 case "--keep": o = o with { Keep = true }; break;
                 default:
                     Console.Error.WriteLine($"unknown option {args[i]}; see bench/Recovery.Bench/README.md");
                     return null;
             }
+        }
+
+        if (o.Clusterings.Count == 0)
+        {
+            o.Clusterings.Add(SiloHostOptions.RedisClustering);
         }
 
         if (o.Silos < 2)
@@ -331,6 +363,26 @@ internal sealed record BenchOptions(int Runs, int DefaultRuns, int Silos, int Ti
     }
 }
 
+/// <summary>The servers the bench started (Azurite), stopped at the end.</summary>
+internal sealed class ServerList : IAsyncDisposable
+{
+    private readonly List<ServerProcess> servers = [];
+
+    public ServerProcess Add(ServerProcess server)
+    {
+        servers.Add(server);
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var server in servers)
+        {
+            await server.DisposeAsync();
+        }
+    }
+}
+
 /// <summary>An Orleans client on the bench's cluster, only to ask where the JobGrain is activated.</summary>
 internal sealed class OrleansClient : IAsyncDisposable
 {
@@ -338,12 +390,12 @@ internal sealed class OrleansClient : IAsyncDisposable
 
     private OrleansClient(IHost host) => this.host = host;
 
-    public static async Task<OrleansClient> StartAsync(string redis, string clusterId, string serviceId)
+    public static async Task<OrleansClient> StartAsync(Action<IClientBuilder> clustering, string clusterId, string serviceId)
     {
         var host = new HostBuilder()
             .UseOrleansClient(client =>
             {
-                client.UseRedisClustering(redis);
+                clustering(client);
                 client.Configure<ClusterOptions>(o =>
                 {
                     o.ClusterId = clusterId;
@@ -371,9 +423,9 @@ internal sealed class OrleansClient : IAsyncDisposable
                     return address.Endpoint.Port;
                 }
             }
-            catch (Exception e) when ((e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException) && clock.Elapsed < TimeSpan.FromSeconds(60))
+            catch (Exception e) when ((e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.Messaging.ConnectionFailedException) && clock.Elapsed < TimeSpan.FromSeconds(60))
             {
-                // The client still knew a gateway that was killed: try again.
+                // The client still knew a gateway that was killed (with Azure Table clustering its gateway list refreshes less often): try again.
             }
 
             await Task.Delay(100, cancellationToken);

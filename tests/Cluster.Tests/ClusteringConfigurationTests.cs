@@ -56,13 +56,67 @@ public sealed class ClusteringConfigurationTests
     public void An_unknown_clustering_mode_is_refused_with_the_modes_there_are()
     {
         var error = Assert.Throws<InvalidOperationException>(() => ShardsServer.Build(Arguments("--Shards:Clustering=zookeeper")));
-        Assert.Equal("Shards:Clustering 'zookeeper' is none of 'localhost', 'redis', 'postgres'", error.Message);
+        Assert.Equal("Shards:Clustering 'zookeeper' is none of 'localhost', 'redis', 'postgres', 'azuretable'", error.Message);
     }
 
+    [Fact]
+    public async Task Azure_table_clustering_takes_the_connection_string_through_a_reference()
+    {
+        Environment.SetEnvironmentVariable("SHARDS_TEST_AZURE_TABLE_CONNECTION", "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;TableEndpoint=http://tables.example:10002/acct;");
+        await using var app = ShardsServer.Build(Arguments("--Shards:Clustering=azuretable", "--Shards:ClusteringConnectionString=env:SHARDS_TEST_AZURE_TABLE_CONNECTION"));
+        var table = app.Services.GetRequiredService<IOptions<Orleans.Clustering.AzureStorage.AzureStorageClusteringOptions>>().Value;
+        Assert.Equal(new Uri("http://tables.example:10002/acct"), table.TableServiceClient!.Uri);
+        Assert.Equal("acct", table.TableServiceClient.AccountName);
+    }
+
+    [Theory]
+    [InlineData("Shards:Clustering is 'azuretable' but neither Shards:ClusteringConnectionString nor Shards:ClusteringServiceUri is set")]
+    [InlineData("Shards:ClusteringConnectionString is not an Azure storage connection string", "--Shards:ClusteringConnectionString=nonsense")]
+    [InlineData("Shards:ClusteringServiceUri carries no SAS token: set Shards:ClusteringCredential", "--Shards:ClusteringServiceUri=https://acct.table.core.windows.net")]
+    [InlineData("Shards:ClusteringCredential must be 'identity' or a reference", "--Shards:ClusteringServiceUri=https://acct.table.core.windows.net", "--Shards:ClusteringCredential=sv=2024&sig=abc")]
+    public void A_bad_azure_table_setting_stops_the_silo_naming_it(string expected, params string[] settings)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => ShardsServer.Build(Arguments(["--Shards:Clustering=azuretable", .. settings])));
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("sig=abc", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Shards:LogStore:Provider is 'sqlite' with Shards:LogStore:File unset under Shards:Clustering 'redis'", "--Shards:SqliteFile=/tmp/shared.db")]
+    [InlineData("Shards:Storage:Provider is 'sqlite' with Shards:SqliteFile unset under Shards:Clustering 'redis'", "--Shards:LogStore:File=/tmp/shared-log.db")]
+    [InlineData("Shards:Storage:Provider is 'file' with Shards:Storage:Directory unset under Shards:Clustering 'redis'", "--Shards:LogStore:File=/tmp/shared-log.db", "--Shards:Storage:Provider=file")]
+    public void Per_silo_state_under_a_multi_silo_clustering_is_refused_naming_the_keys(string expected, params string[] settings)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => ShardsServer.Build(
+        [
+            "--urls", "http://127.0.0.1:0",
+            $"--Shards:DataDir={Path.Combine(Path.GetTempPath(), "shards-clustering-config")}",
+            "--Shards:Clustering=redis",
+            "--Shards:RedisConnection=127.0.0.1:1",
+            .. settings,
+        ]));
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Per_silo_defaults_are_fine_with_one_silo_and_a_shared_log_store_is_fine_with_many()
+    {
+        await using (var single = ShardsServer.Build(["--urls", "http://127.0.0.1:0", $"--Shards:DataDir={Path.Combine(Path.GetTempPath(), "shards-clustering-config")}"]))
+        {
+            Assert.NotNull(single.Services.GetRequiredService<OrleansShards.Core.ILogStore>());
+        }
+
+        await using var many = ShardsServer.Build(Arguments("--Shards:Clustering=redis", "--Shards:RedisConnection=127.0.0.1:1"));
+        Assert.NotNull(many.Services.GetRequiredService<OrleansShards.Core.ILogStore>());
+    }
+
+    // Multi-silo modes refuse the per-silo defaults under the data directory: these name files the silos of a host share.
     private static string[] Arguments(params string[] settings) =>
     [
         "--urls", "http://127.0.0.1:0",
         $"--Shards:DataDir={Path.Combine(Path.GetTempPath(), "shards-clustering-config")}",
+        $"--Shards:SqliteFile={Path.Combine(Path.GetTempPath(), "shards-clustering-config", "shared.db")}",
+        $"--Shards:LogStore:File={Path.Combine(Path.GetTempPath(), "shards-clustering-config", "shared-log.db")}",
         .. settings,
     ];
 }

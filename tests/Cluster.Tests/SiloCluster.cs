@@ -33,7 +33,12 @@ public sealed class SiloCluster : IAsyncDisposable
         {
             var dataDir = Path.Combine(Root, $"data{i}");
             Directory.CreateDirectory(dataDir);
-            _silos.Add(new SiloProcess($"silo{i}", Root, [$"--Shards:DataDir={dataDir}", $"--Shards:ClusterId={ClusterId}", .. arguments(i, dataDir)], environment));
+            // One log file for the silos of this host: a multi-silo silo refuses the per-silo default ({DataDir}/state/log.db).
+            _silos.Add(new SiloProcess(
+                $"silo{i}",
+                Root,
+                [$"--Shards:DataDir={dataDir}", $"--Shards:ClusterId={ClusterId}", $"--Shards:LogStore:File={Path.Combine(Root, "log.db")}", .. arguments(i, dataDir)],
+                environment));
         }
     }
 

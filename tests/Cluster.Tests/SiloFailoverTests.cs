@@ -12,7 +12,7 @@ namespace OrleansShards.Cluster.Tests;
 /// directory, so only the configured shared grain storage (<c>Shards:Storage:Provider</c>) can carry the job over.
 /// </summary>
 [Collection(SiloProcessCollection.Name)]
-public sealed class SiloFailoverTests(PostgresServer postgres, RedisFixture redis)
+public sealed class SiloFailoverTests(PostgresServer postgres, RedisFixture redis, AzuriteFixture azurite)
 {
     private const int Rows = 4_000;
 
@@ -49,6 +49,25 @@ public sealed class SiloFailoverTests(PostgresServer postgres, RedisFixture redi
             "--Shards:Storage:Provider=redis",
             $"--Shards:Storage:ConnectionString={redis.Connection}",
         ]);
+        await KillTheJobsSiloMidRunAsync(cluster);
+    }
+
+    [Fact]
+    public async Task Sigkill_mid_run_on_azure_table_clustering_and_blob_storage_the_job_completes_on_the_survivor_with_no_id_missing()
+    {
+        await azurite.RequireAsync();
+        await using var cluster = new SiloCluster(
+            "failover-azure",
+            2,
+            (_, _) =>
+            [
+                "--Shards:Clustering=azuretable",
+                "--Shards:ClusteringConnectionString=env:SHARDS_TEST_AZURE_TABLE",
+                "--Shards:Storage:Provider=blob",
+                "--Shards:Storage:ConnectionString=env:SHARDS_TEST_AZURE_BLOB",
+                "--Shards:Storage:Container=failover",
+            ],
+            new Dictionary<string, string> { ["SHARDS_TEST_AZURE_TABLE"] = azurite.TableConnection, ["SHARDS_TEST_AZURE_BLOB"] = azurite.BlobConnection });
         await KillTheJobsSiloMidRunAsync(cluster);
     }
 

@@ -50,7 +50,44 @@ public static class ManifestChecks
         [nameof(SiloPods)] = SiloPods,
         [nameof(SecretsNotInlined)] = SecretsNotInlined,
         [nameof(Kustomization)] = Kustomization,
+        [nameof(SharedState)] = SharedState,
     };
+
+    /// <summary>
+    /// Under a multi-silo clustering every silo pod keeps its state where all silos see it: the log store and the
+    /// grain storage are shared services, never the per-pod SQLite files or directories on the data volume (the
+    /// silo refuses those at start; this finds it before a rollout does).
+    /// </summary>
+    public static IReadOnlyList<string> SharedState(Manifests m)
+    {
+        var problems = new List<string>();
+        foreach (var w in m.Workloads().Where(w => w.Kind == "Deployment"))
+        {
+            foreach (var c in w.Template.Spec.Containers)
+            {
+                var env = EffectiveEnv(m, w, c);
+                var clustering = env.GetValueOrDefault("Shards__Clustering", "localhost");
+                if (clustering == "localhost")
+                {
+                    continue;
+                }
+
+                var log = env.GetValueOrDefault("Shards__LogStore__Provider", "sqlite");
+                if (log != "postgres")
+                {
+                    problems.Add($"{w}, container {c.Name}: Shards__LogStore__Provider is '{log}' under Shards__Clustering '{clustering}': every pod would have its own topics; use postgres");
+                }
+
+                var storage = env.GetValueOrDefault("Shards__Storage__Provider", "sqlite");
+                if (storage is not ("postgres" or "redis" or "blob"))
+                {
+                    problems.Add($"{w}, container {c.Name}: Shards__Storage__Provider is '{storage}' under Shards__Clustering '{clustering}': every pod would have its own grain state");
+                }
+            }
+        }
+
+        return problems;
+    }
 
     /// <summary>kustomization.yaml applies every manifest, and not the Secret template.</summary>
     public static IReadOnlyList<string> Kustomization(Manifests m)
@@ -626,7 +663,7 @@ public static class ManifestChecks
     /// </summary>
     public static TimeSpan HostShutdownTimeout(IReadOnlyDictionary<string, string> env)
     {
-        string[] podOnly = ["Shards__Clustering", "Shards__Storage__", "Shards__Auth__", "Shards__Kubernetes__", "Shards__DataDir", "Shards__AdvertisedIp", "Shards__RedisConnection"];
+        string[] podOnly = ["Shards__Clustering", "Shards__Storage__", "Shards__LogStore__", "Shards__DataRoots__", "Shards__Connections__", "Shards__Auth__", "Shards__Kubernetes__", "Shards__DataDir", "Shards__AdvertisedIp", "Shards__RedisConnection"];
         var dataDir = Path.Combine(Path.GetTempPath(), "shards-deploy-" + Guid.NewGuid().ToString("N")[..8]);
         var args = env.Where(e => !podOnly.Any(p => e.Key.StartsWith(p, StringComparison.Ordinal)) && !e.Value.StartsWith("$(", StringComparison.Ordinal))
             .Select(e => $"--{e.Key.Replace("__", ":", StringComparison.Ordinal)}={e.Value}")

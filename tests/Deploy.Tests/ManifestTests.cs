@@ -28,6 +28,8 @@ public sealed class ManifestTests
         Assert.Single(Repository.Applied<V1RoleBinding>());
         Assert.Single(Repository.Applied<V1ConfigMap>());
         Assert.Single(Repository.Applied<V1PodDisruptionBudget>());
+        // The base applies no PersistentVolumeClaim the silos need: one that cannot bind would keep every pod Pending.
+        Assert.Empty(Repository.Applied<V1PersistentVolumeClaim>());
         var silo = Assert.Single(Repository.Applied<V1Deployment>());
         Assert.Equal(3, silo.Spec.Replicas);
         var postgres = Assert.Single(Repository.Applied<V1StatefulSet>());
@@ -95,6 +97,8 @@ public sealed class ManifestTests
         (nameof(ManifestChecks.SecretsNotInlined), "configmap.yaml", "Shards__Auth__TokensFile: /etc/orleans-shards/secrets/api-tokens", "Shards__Auth__TokensFile: /etc/orleans-shards/api-tokens", "Shards__Auth__TokensFile names /etc/orleans-shards/api-tokens, which is no mounted Secret key"),
         (nameof(ManifestChecks.Kustomization), "kustomization.yaml", "  - pdb.yaml\n", "  - pdb.yaml\n  - secret.example.yaml\n", "applies secret.example.yaml"),
         (nameof(ManifestChecks.Kustomization), "kustomization.yaml", "  - pdb.yaml\n", "", "does not apply pdb.yaml"),
+        (nameof(ManifestChecks.SharedState), "configmap.yaml", "  Shards__LogStore__Provider: postgres\n", "", "Shards__LogStore__Provider is 'sqlite' under Shards__Clustering 'postgres'"),
+        (nameof(ManifestChecks.SharedState), "configmap.yaml", "Shards__Storage__Provider: postgres", "Shards__Storage__Provider: file", "Shards__Storage__Provider is 'file' under Shards__Clustering 'postgres'"),
     ];
 
     [Theory]
@@ -116,6 +120,79 @@ public sealed class ManifestTests
         var problems = ManifestChecks.SecretsNotInlined(Manifests.Load(files));
 
         Assert.Contains(problems, p => p.Contains("Secret orleans-shards-secrets is applied with its values", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_object_of_every_yaml_file_deserialises_into_its_kubernetes_model_with_no_unknown_field()
+    {
+        var root = Path.Combine(Manifests.RepositoryRoot, Manifests.Directory);
+        var files = Directory.GetFiles(root, "*.yaml", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != Manifests.Kustomization).ToList();
+        Assert.Contains(files, f => f.Contains("overlays", StringComparison.Ordinal));
+        foreach (var file in files)
+        {
+            // strict: an unknown field (a typo, a field of another API version) throws, naming it.
+            var objects = k8s.KubernetesYaml.LoadAllFromString(File.ReadAllText(file), strict: true);
+            Assert.True(objects.Count > 0, $"{file} holds no object");
+            Assert.All(objects, o => Assert.True(o?.GetType().Namespace == "k8s.Models", $"{file}: {o?.GetType().FullName ?? "null"} is not a Kubernetes model"));
+        }
+    }
+
+    public static TheoryData<string, string> OverlayChecks =>
+    [
+        .. from overlay in Overlays.Names
+           from check in ManifestChecks.All.Keys
+           where check != nameof(ManifestChecks.Kustomization)
+           select (overlay, check),
+    ];
+
+    [Theory]
+    [MemberData(nameof(OverlayChecks))]
+    public void The_rendered_overlay_passes_the_check(string overlay, string check)
+    {
+        var problems = ManifestChecks.All[check](Overlays.Render(overlay));
+
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    [Fact]
+    public void The_azure_overlay_selects_blob_storage_and_table_clustering_with_the_connection_string_from_its_secret()
+    {
+        var azure = Overlays.Render("azure");
+        var silo = Assert.Single(azure.Workloads(), w => w.Kind == "Deployment");
+        var env = ManifestChecks.EffectiveEnv(azure, silo, silo.Template.Spec.Containers.Single());
+
+        Assert.Equal("azuretable", env["Shards__Clustering"]);
+        Assert.Equal("blob", env["Shards__Storage__Provider"]);
+        Assert.Equal("postgres", env["Shards__LogStore__Provider"]);
+        const string ConnectionString = "file:/etc/orleans-shards/azure/connection-string";
+        Assert.Equal(ConnectionString, env["Shards__ClusteringConnectionString"]);
+        Assert.Equal(ConnectionString, env["Shards__Storage__ConnectionString"]);
+        // The PostgreSQL passwords of the base are gone where the Azure account replaces PostgreSQL.
+        Assert.False(env.ContainsKey("Shards__ClusteringPassword"));
+        Assert.False(env.ContainsKey("Shards__Storage__Password"));
+        var secret = Assert.Single(azure.All<V1Secret>(), s => s.Metadata.Name == "orleans-shards-azure");
+        Assert.Equal(["connection-string"], secret.StringData.Keys);
+        Assert.Empty(azure.Applied<V1Secret>());
+        Assert.Equal("azurefile-csi", Assert.Single(azure.Applied<V1PersistentVolumeClaim>()).Spec.StorageClassName);
+    }
+
+    [Fact]
+    public void The_datasets_overlay_mounts_the_dataset_volume_read_only_as_a_data_root()
+    {
+        var datasets = Overlays.Render("datasets");
+        var silo = Assert.Single(datasets.Workloads(), w => w.Kind == "Deployment");
+        var container = silo.Template.Spec.Containers.Single();
+        var mount = Assert.Single(container.VolumeMounts, m => m.Name == "datasets");
+        Assert.True(mount.ReadOnlyProperty);
+        var volume = Assert.Single(silo.Template.Spec.Volumes, v => v.Name == "datasets");
+        Assert.True(volume.PersistentVolumeClaim.ReadOnlyProperty);
+        var claim = Assert.Single(datasets.Applied<V1PersistentVolumeClaim>());
+        Assert.Equal(volume.PersistentVolumeClaim.ClaimName, claim.Metadata.Name);
+        var env = ManifestChecks.EffectiveEnv(datasets, silo, container);
+        Assert.Equal(mount.MountPath, env["Shards__DataRoots__0"]);
+        Assert.Equal("s3", env["Shards__Connections__s3data__Kind"]);
+        // The base's own mounts are still there: the patch merged, it did not replace.
+        Assert.Contains(container.VolumeMounts, m => m.Name == "secrets");
     }
 
     [Fact]

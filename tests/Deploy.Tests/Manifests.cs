@@ -75,8 +75,11 @@ public sealed class Manifests
             ? text.Replace(old, replacement, StringComparison.Ordinal)
             : throw new InvalidOperationException($"'{old}' is not in {file} exactly once"));
 
-    /// <summary>The objects of type <typeparamref name="T"/> applied to the cluster (not the Secret template).</summary>
-    public IEnumerable<T> Applied<T>() => Resources.Where(r => r.File != SecretTemplate).Select(r => r.Resource).OfType<T>();
+    /// <summary>The objects of type <typeparamref name="T"/> applied to the cluster (not the Secret templates, <c>*.example.yaml</c>).</summary>
+    public IEnumerable<T> Applied<T>() => Resources.Where(r => !IsTemplate(r.File)).Select(r => r.Resource).OfType<T>();
+
+    /// <summary>Whether <paramref name="file"/> is a template a user copies (<c>secret.example.yaml</c> and the overlays' <c>*.example.yaml</c>).</summary>
+    public static bool IsTemplate(string file) => file.EndsWith(".example.yaml", StringComparison.Ordinal);
 
     /// <summary>Every object of type <typeparamref name="T"/>, the Secret template included.</summary>
     public IEnumerable<T> All<T>() => Resources.Select(r => r.Resource).OfType<T>();

@@ -60,6 +60,9 @@ public sealed class KubernetesHostingTests
                 $"--Shards:GatewayPort={FreePort()}",
                 "--Shards:Kubernetes:Enabled=true",
                 "--Shards:Kubernetes:DeleteDefunctSiloPods=true",
+                // Explicit files: under a multi-silo clustering the per-silo defaults under the data directory are refused.
+                $"--Shards:SqliteFile={Path.Combine(root, "state.db")}",
+                $"--Shards:LogStore:File={Path.Combine(root, "log.db")}",
             ],
             builder =>
             {

@@ -9,7 +9,6 @@ using OrleansShards.Client;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Grains;
-using OrleansShards.Providers.Blobs;
 using OrleansShards.Providers.Files;
 using OrleansShards.Providers.Postgres;
 using OrleansShards.Providers.Sqlite;
@@ -50,7 +49,7 @@ public sealed class StorageConfigurationTests(PostgresServer postgres) : IDispos
     [InlineData("file", typeof(FileGrainStorage))]
     [InlineData("postgres", typeof(PostgresGrainStorage))]
     [InlineData("redis", null)]
-    [InlineData("blob", typeof(BlobGrainStorage))]
+    [InlineData("blob", typeof(AzureBlobGrainStorage))]
     public async Task A_job_runs_on_the_configured_storage_and_resumes_after_a_restart(string provider, Type? storageType)
     {
         var dataDir = Path.Combine(_root, "data");

@@ -9,7 +9,8 @@ namespace OrleansShards.Silo.Hosting;
 /// <summary>
 /// Clustering chosen by configuration (<c>Shards:Clustering</c>): <c>localhost</c> for one silo, <c>redis</c> for
 /// Orleans' Redis clustering, <c>postgres</c> for Orleans' ADO.NET clustering on PostgreSQL with our schema
-/// (<see cref="PostgresClusteringSchema"/>). Also the shutdown grace period, which decides whether a stopping silo
+/// (<see cref="PostgresClusteringSchema"/>), <c>azuretable</c> for Orleans' Azure Table clustering (the table is
+/// created by Orleans when missing). Also the shutdown grace period, which decides whether a stopping silo
 /// can leave its cluster in good order.
 /// </summary>
 public static class ShardsClustering
@@ -53,6 +54,10 @@ public static class ShardsClustering
                 }
 
                 break;
+            case SiloHostOptions.AzureTableClustering:
+                var endpoint = AzureTableEndpoint(host);
+                silo.UseAzureStorageClustering(o => o.TableServiceClient = endpoint.TableService());
+                break;
         }
 
         silo.Configure<ClusterOptions>(o =>
@@ -71,11 +76,22 @@ public static class ShardsClustering
     {
         ArgumentNullException.ThrowIfNull(host);
         var mode = (host.Clustering ?? "").Trim().ToLowerInvariant();
-        return mode is SiloHostOptions.LocalhostClustering or SiloHostOptions.RedisClustering or SiloHostOptions.PostgresClustering
+        return mode is SiloHostOptions.LocalhostClustering or SiloHostOptions.RedisClustering or SiloHostOptions.PostgresClustering or SiloHostOptions.AzureTableClustering
             ? mode
             : throw new InvalidOperationException(
-                $"Shards:Clustering '{host.Clustering}' is none of '{SiloHostOptions.LocalhostClustering}', '{SiloHostOptions.RedisClustering}', '{SiloHostOptions.PostgresClustering}'");
+                $"Shards:Clustering '{host.Clustering}' is none of '{SiloHostOptions.LocalhostClustering}', '{SiloHostOptions.RedisClustering}', '{SiloHostOptions.PostgresClustering}', '{SiloHostOptions.AzureTableClustering}'");
     }
+
+    /// <summary>
+    /// The table service of Azure Table clustering: <c>Shards:ClusteringConnectionString</c> (an Azure storage
+    /// connection string, or a reference to one), or <c>Shards:ClusteringServiceUri</c> with
+    /// <c>Shards:ClusteringCredential</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Neither is set, or a value is malformed; the message names the key.</exception>
+    internal static AzureStorageEndpoint AzureTableEndpoint(SiloHostOptions host) =>
+        AzureStorageEndpoint.Resolve(
+            table: true, host.ClusteringConnectionString, host.ClusteringServiceUri, host.ClusteringCredential,
+            "Shards:ClusteringConnectionString", "Shards:ClusteringServiceUri", "Shards:ClusteringCredential", "Shards:Clustering is 'azuretable'");
 
     /// <summary>
     /// The Npgsql connection string of PostgreSQL clustering: <c>Shards:ClusteringConnectionString</c> (which must not

@@ -51,7 +51,7 @@ public static class KubernetesConfiguration
         if (string.Equals(clustering.Trim(), SiloHostOptions.LocalhostClustering, StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidOperationException(
-                $"{KubernetesSettings.Section}:Enabled is true but Shards:Clustering is '{clustering}': silos in several pods need a shared membership table (postgres or redis)");
+                $"{KubernetesSettings.Section}:Enabled is true but Shards:Clustering is '{clustering}': silos in several pods need a shared membership table (postgres, redis or azuretable)");
         }
 
         if (settings.MaxAgents < 1)

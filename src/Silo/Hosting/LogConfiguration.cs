@@ -55,6 +55,7 @@ public static class LogConfiguration
         switch (settings.Provider.Trim().ToLowerInvariant())
         {
             case "sqlite":
+                RefusePerSiloLog(configuration, settings);
                 var file = string.IsNullOrWhiteSpace(settings.File) ? Path.Combine(dataDir, "state", "log.db") : Path.GetFullPath(settings.File);
                 Directory.CreateDirectory(Path.GetDirectoryName(file)!);
                 services.AddSqliteLogStore(o => o.DataSource = file);
@@ -90,5 +91,23 @@ public static class LogConfiguration
         services.AddSingleton<TopicRetention>();
         services.AddHostedService<TopicRetentionService>();
         return services;
+    }
+
+    /// <summary>
+    /// Refuses the SQLite log in its default place, the silo's own data directory, when several silos form a cluster:
+    /// each silo would have its own topics (an append through one silo unseen by a job or follower on another), lost
+    /// with the silo's disk. An explicit <c>Shards:LogStore:File</c> is the operator saying the silos of one host share it.
+    /// </summary>
+    private static void RefusePerSiloLog(IConfiguration configuration, LogStoreSettings settings)
+    {
+        var clustering = (configuration[$"{OrleansShards.Grains.ShardsOptions.Section}:Clustering"] ?? SiloHostOptions.LocalhostClustering).Trim().ToLowerInvariant();
+        if (clustering == SiloHostOptions.LocalhostClustering || !string.IsNullOrWhiteSpace(settings.File))
+        {
+            return;
+        }
+
+        throw new InvalidOperationException(
+            $"{LogStoreSettings.Section}:Provider is 'sqlite' with {LogStoreSettings.Section}:File unset under Shards:Clustering '{clustering}': every silo would keep its own topics in {{DataDir}}/state/log.db. " +
+            $"Set {LogStoreSettings.Section}:Provider to 'postgres' (with {LogStoreSettings.Section}:ConnectionString and {LogStoreSettings.Section}:Password), or {LogStoreSettings.Section}:File to one file that every silo of this host shares");
     }
 }

@@ -37,8 +37,9 @@ public sealed class SiloHostOptions
 
     /// <summary>
     /// How silos find each other: <c>localhost</c> (the default: one silo, nothing to run beside it),
-    /// <c>redis</c> (Orleans' Redis clustering at <see cref="RedisConnection"/>: several silo processes)
-    /// or <c>postgres</c> (Orleans' ADO.NET clustering at <see cref="ClusteringConnectionString"/>).
+    /// <c>redis</c> (Orleans' Redis clustering at <see cref="RedisConnection"/>: several silo processes),
+    /// <c>postgres</c> (Orleans' ADO.NET clustering at <see cref="ClusteringConnectionString"/>) or <c>azuretable</c>
+    /// (Orleans' Azure Table clustering at <see cref="ClusteringConnectionString"/> or <see cref="ClusteringServiceUri"/>).
     /// </summary>
     public string Clustering { get; set; } = LocalhostClustering;
 
@@ -50,6 +51,12 @@ public sealed class SiloHostOptions
 
     /// <summary>PostgreSQL clustering: the password as a reference, <c>env:NAME</c> or <c>file:PATH</c> (never the password itself).</summary>
     public string? ClusteringPassword { get; set; }
+
+    /// <summary>Azure Table clustering without a connection string: the table service URI (with a SAS token, or with <see cref="ClusteringCredential"/>).</summary>
+    public string? ClusteringServiceUri { get; set; }
+
+    /// <summary>Azure Table clustering with <see cref="ClusteringServiceUri"/>: <c>identity</c> (the pod's Azure identity) or a reference to a SAS token.</summary>
+    public string? ClusteringCredential { get; set; }
 
     /// <summary>Whether the silo applies the schema its clustering database needs when it starts (PostgreSQL; idempotent).</summary>
     public bool ApplySchema { get; set; } = true;
@@ -74,6 +81,9 @@ public sealed class SiloHostOptions
 
     /// <summary>The value of <see cref="Clustering"/> for Orleans' ADO.NET clustering on PostgreSQL.</summary>
     public const string PostgresClustering = "postgres";
+
+    /// <summary>The value of <see cref="Clustering"/> for Orleans' Azure Table clustering.</summary>
+    public const string AzureTableClustering = "azuretable";
 }
 
 /// <summary>

@@ -1,5 +1,5 @@
 using Npgsql;
-using OrleansShards.Providers.Blobs;
+using Orleans.Configuration;
 using OrleansShards.Providers.Files;
 using OrleansShards.Providers.Postgres;
 using OrleansShards.Providers.Sqlite;
@@ -27,7 +27,7 @@ public sealed class StorageSettings
     /// <summary>Orleans' Redis grain storage.</summary>
     public const string Redis = "redis";
 
-    /// <summary>Azure blob storage: one blob per grain.</summary>
+    /// <summary>Orleans' Azure blob grain storage: one blob per grain state.</summary>
     public const string Blob = "blob";
 
     /// <summary>A directory: one file per grain.</summary>
@@ -41,18 +41,28 @@ public sealed class StorageSettings
 
     /// <summary>
     /// postgres: an Npgsql connection string without the password; redis: a StackExchange.Redis configuration string;
-    /// blob: an Azure storage connection string (or use <see cref="ServiceUri"/>).
+    /// blob: an Azure storage connection string, given as such or as a reference (<c>env:NAME</c>, <c>file:PATH</c>);
+    /// or use <see cref="ServiceUri"/>.
     /// </summary>
     public string? ConnectionString { get; set; }
 
     /// <summary>postgres (and redis): the password as a secret reference, <c>env:NAME</c> or <c>file:PATH</c>.</summary>
     public string? Password { get; set; }
 
-    /// <summary>blob: the blob service URI (with a SAS token) when there is no connection string.</summary>
+    /// <summary>blob: the blob service URI when there is no connection string; with a SAS token, or with <see cref="Credential"/>.</summary>
     public string? ServiceUri { get; set; }
 
+    /// <summary>
+    /// blob with <see cref="ServiceUri"/>: <c>identity</c> (the pod's workload or managed identity) or a reference
+    /// (<c>env:NAME</c>, <c>file:PATH</c>) to a SAS token.
+    /// </summary>
+    public string? Credential { get; set; }
+
+    /// <summary>The default <see cref="Container"/>.</summary>
+    public const string DefaultContainer = "orleans-shards";
+
     /// <summary>blob: the container, created when missing.</summary>
-    public string Container { get; set; } = BlobGrainStorageOptions.DefaultContainerName;
+    public string Container { get; set; } = DefaultContainer;
 
     /// <summary>file: the directory of the state files; <c>{DataDir}/state/grains</c> when empty.</summary>
     public string? Directory { get; set; }
@@ -71,6 +81,7 @@ public sealed class StorageSettings
     {
         var settings = new StorageSettings();
         configuration.GetSection(Section).Bind(settings);
+        settings.RefusePerSiloDefault(host);
         settings.SqliteFile = string.IsNullOrWhiteSpace(host.SqliteFile) ? Path.Combine(dataDir, "state", "shards.db") : Path.GetFullPath(host.SqliteFile);
         settings.SqliteSynchronous = host.SqliteSynchronous;
         if (string.IsNullOrWhiteSpace(settings.Directory))
@@ -79,6 +90,35 @@ public sealed class StorageSettings
         }
 
         return settings;
+    }
+
+    /// <summary>
+    /// Refuses a store whose default place is the silo's own data directory (SQLite, files) when several silos form a
+    /// cluster: each silo would keep its own grain state, and a job would restart from nothing on another silo. An
+    /// explicit file or directory is the operator saying that the silos of one host share it.
+    /// </summary>
+    private void RefusePerSiloDefault(SiloHostOptions host)
+    {
+        var clustering = ShardsClustering.Mode(host);
+        if (clustering == SiloHostOptions.LocalhostClustering)
+        {
+            return;
+        }
+
+        var provider = (Provider ?? string.Empty).Trim().ToLowerInvariant();
+        if (provider == Sqlite && string.IsNullOrWhiteSpace(host.SqliteFile))
+        {
+            throw new InvalidOperationException(
+                $"{Section}:Provider is 'sqlite' with Shards:SqliteFile unset under Shards:Clustering '{clustering}': grain state would be per silo ({{DataDir}}/state/shards.db). " +
+                $"Use a shared store ({Section}:Provider 'postgres', 'redis' or 'blob'), or set Shards:SqliteFile to one file that every silo of this host shares");
+        }
+
+        if (provider == File && string.IsNullOrWhiteSpace(Directory))
+        {
+            throw new InvalidOperationException(
+                $"{Section}:Provider is 'file' with {Section}:Directory unset under Shards:Clustering '{clustering}': grain state would be per silo ({{DataDir}}/state/grains). " +
+                $"Use a shared store ({Section}:Provider 'postgres', 'redis' or 'blob'), or set {Section}:Directory to one directory that every silo of this host shares");
+        }
     }
 
     /// <summary>
@@ -111,15 +151,17 @@ public sealed class StorageSettings
                 });
                 break;
             case Blob:
-                var (connectionString, serviceUri) = BlobEndpoint();
-                var container = Container;
-                silo.AddBlobGrainStorage(name, o =>
+                // Orleans' own provider, configured the Orleans way: a BlobServiceClient and a container.
+                var container = ValidContainer(Container);
+                var endpoint = AzureStorageEndpoint.Resolve(
+                    table: false, ConnectionString, ServiceUri, Credential,
+                    $"{Section}:ConnectionString", $"{Section}:ServiceUri", $"{Section}:Credential", $"{Section}:Provider is 'blob'");
+                silo.AddAzureBlobGrainStorage(name, (AzureBlobStorageOptions o) =>
                 {
-                    o.ConnectionString = connectionString;
-                    o.ServiceUri = serviceUri;
+                    o.BlobServiceClient = endpoint.BlobService();
                     o.ContainerName = container;
+                    o.DeleteStateOnClear = true;
                 });
-                ValidateBlob(connectionString, container);
                 break;
             case File:
                 var directory = Path.GetFullPath(Required(Directory, $"{Section}:Directory"));
@@ -202,44 +244,20 @@ public sealed class StorageSettings
         return options;
     }
 
-    private (string? ConnectionString, Uri? ServiceUri) BlobEndpoint()
+    /// <summary>
+    /// The container name if Azure accepts it: 3 to 63 lower-case letters, digits and single hyphens, starting and
+    /// ending with a letter or digit. Orleans checks it only when the silo starts; this names the key at build time.
+    /// </summary>
+    private static string ValidContainer(string? container)
     {
-        if (!string.IsNullOrWhiteSpace(ConnectionString))
-        {
-            return (ConnectionString, null);
-        }
-
-        if (string.IsNullOrWhiteSpace(ServiceUri))
-        {
-            throw new InvalidOperationException($"{Section}:Provider is 'blob' but neither {Section}:ConnectionString nor {Section}:ServiceUri is set");
-        }
-
-        if (!Uri.TryCreate(ServiceUri, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
-        {
-            throw new InvalidOperationException($"{Section}:ServiceUri is not an http(s) URI");
-        }
-
-        return (null, uri);
-    }
-
-    private static void ValidateBlob(string? connectionString, string container)
-    {
-        if (BlobGrainStorageOptionsValidator.ContainerNameProblem(container) is { } problem)
-        {
-            throw new InvalidOperationException($"{Section}:Container: {problem}");
-        }
-
-        if (connectionString is not null)
-        {
-            try
-            {
-                _ = new Azure.Storage.Blobs.BlobServiceClient(connectionString);
-            }
-            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
-            {
-                throw new InvalidOperationException($"{Section}:ConnectionString is not an Azure storage connection string: {e.GetType().Name}");
-            }
-        }
+        container ??= string.Empty;
+        var valid = container.Length is >= 3 and <= 63
+            && container.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
+            && container[0] != '-' && container[^1] != '-' && !container.Contains("--", StringComparison.Ordinal);
+        return valid
+            ? container
+            : throw new InvalidOperationException(
+                $"{Section}:Container '{container}' is not a valid container name (3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit)");
     }
 
     private string? ResolvedPassword()

@@ -1,5 +1,12 @@
+using System.Collections.Concurrent;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
-using OrleansShards.Providers.Blobs;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Runtime;
+using Orleans.Storage;
 using OrleansShards.Providers.Files;
 using OrleansShards.Providers.Postgres;
 using OrleansShards.Providers.Sqlite;
@@ -50,20 +57,54 @@ public sealed class RedisConformanceTests(SiloFixture silo, StorageRedisServer r
     }
 }
 
-/// <summary>The conformance suite on blob storage and a real Azurite, starting without the container.</summary>
+/// <summary>
+/// The conformance suite on Orleans' own Azure blob grain storage (<c>AddAzureBlobGrainStorage</c>, as the silo
+/// registers it for <c>Shards:Storage:Provider=blob</c>) and a real Azurite, starting without the container.
+/// </summary>
 public sealed class BlobConformanceTests(SiloFixture silo, StorageAzuriteServer azurite) : GrainStorageConformanceTests(silo)
 {
     private readonly string _container = "conformance-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly ConcurrentQueue<(string Method, string Uri, string? IfNoneMatch)> _requests = new();
+
+    /// <summary>
+    /// Orleans names a state's blob <c>{state name}-{grain id}.json</c> in the container, without the service id: the
+    /// container, not the service id, separates the states of two services.
+    /// </summary>
+    protected override bool ServiceIdSeparatesState => false;
 
     protected override async Task RegisterAsync(IServiceCollection services, string name)
     {
         var server = await azurite.RequireAsync();
-        var connectionString = LocalServers.AzuriteConnectionString(server.Port);
-        services.AddBlobGrainStorage(name, o =>
+        var options = new BlobClientOptions();
+        options.AddPolicy(new RequestLog(_requests), HttpPipelinePosition.PerCall);
+        var client = new BlobServiceClient(LocalServers.AzuriteConnectionString(server.Port), options);
+        services.AddAzureBlobGrainStorage(name, (AzureBlobStorageOptions o) =>
         {
-            o.ConnectionString = connectionString;
+            o.BlobServiceClient = client;
             o.ContainerName = _container;
         });
+    }
+
+    /// <summary>
+    /// Orleans' provider sends the clear of a state it read as missing as <c>DELETE</c> with <c>If-None-Match: *</c>,
+    /// which Azure refuses (412) when the blob exists. Azurite 3.37 ignores that header on DELETE and deletes the
+    /// blob: here the clear succeeds and the record written by someone else is gone.
+    /// </summary>
+    protected override async Task ClearWithoutETagOverARecordAsync(IGrainStorage storage, GrainId id)
+    {
+        _requests.Clear();
+        await storage.ClearStateAsync("s", id, State(0));
+        Assert.Contains(_requests, r => r.Method == "DELETE" && r.IfNoneMatch == "*");
+        Assert.False((await Read(storage, id)).RecordExists);
+    }
+
+    private sealed class RequestLog(ConcurrentQueue<(string Method, string Uri, string? IfNoneMatch)> requests) : HttpPipelineSynchronousPolicy
+    {
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            message.Request.Headers.TryGetValue("If-None-Match", out var ifNoneMatch);
+            requests.Enqueue((message.Request.Method.ToString(), message.Request.Uri.ToString(), ifNoneMatch));
+        }
     }
 }
 

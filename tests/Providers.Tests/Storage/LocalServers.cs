@@ -9,7 +9,7 @@ namespace OrleansShards.Testing.Servers;
 /// <summary>
 /// Starts the real servers the grain storage providers talk to, on 127.0.0.1 and free ports, each in a temporary
 /// directory: PostgreSQL (Debian's <c>initdb</c>/<c>pg_ctl</c>, run as the <c>postgres</c> user when we are root),
-/// <c>redis-server</c>, and Azurite's blob service (npm, <c>.ci/tools</c>). Free of any test framework, so the
+/// <c>redis-server</c>, and Azurite's blob and table services (npm, <c>.ci/tools</c>). Free of any test framework, so the
 /// storage benchmark links this file too. A missing server is reported as <see cref="ServerMissingException"/>.
 /// </summary>
 public static class LocalServers
@@ -95,9 +95,28 @@ public static class LocalServers
         return server;
     }
 
-    /// <summary>The connection string of the Azurite at <paramref name="port"/>.</summary>
+    /// <summary>Starts Azurite's table service (with <c>--skipApiVersionCheck</c>, as the blob service).</summary>
+    public static async Task<ServerProcess> StartAzuriteTableAsync()
+    {
+        var bin = Find("AZURITE_TABLE_BIN", "azurite-table", npm: true)
+            ?? throw new ServerMissingException("azurite not installed: npm install --prefix .ci/tools azurite@3.37.0 (or set AZURITE_TABLE_BIN)");
+        var port = FreePort();
+        var dir = Path.Combine(Path.GetTempPath(), "shards-storage-azurite-table-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var server = ServerProcess.Start("azurite-table", bin,
+            ["--silent", "--location", dir, "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--disableTelemetry", "--skipApiVersionCheck"],
+            port, dir);
+        await server.WaitForPortAsync();
+        return server;
+    }
+
+    /// <summary>The connection string of the Azurite blob service at <paramref name="port"/>.</summary>
     public static string AzuriteConnectionString(int port) =>
         $"DefaultEndpointsProtocol=http;AccountName={AzuriteAccount};AccountKey={AzuriteKey};BlobEndpoint=http://127.0.0.1:{port}/{AzuriteAccount};";
+
+    /// <summary>The connection string of the Azurite table service at <paramref name="port"/>.</summary>
+    public static string AzuriteTableConnectionString(int port) =>
+        $"DefaultEndpointsProtocol=http;AccountName={AzuriteAccount};AccountKey={AzuriteKey};TableEndpoint=http://127.0.0.1:{port}/{AzuriteAccount};";
 
     /// <summary>A free TCP port on the loopback interface.</summary>
     public static int FreePort()

@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Hosting;
 using Orleans.Storage;
-using OrleansShards.Providers.Blobs;
 using OrleansShards.Providers.Files;
 using OrleansShards.Providers.Postgres;
 using OrleansShards.Providers.Sqlite;
@@ -19,7 +18,6 @@ public sealed class ProviderTypeTests
     [Theory]
     [InlineData("Sqlite", "DataSource", "/tmp/x/state.db", typeof(SqliteGrainStorage))]
     [InlineData("ShardsPostgres", "ConnectionString", "Host=127.0.0.1;Username=u;Database=d", typeof(PostgresGrainStorage))]
-    [InlineData("ShardsBlob", "ConnectionString", "UseDevelopmentStorage=true", typeof(BlobGrainStorage))]
     [InlineData("ShardsFile", "Directory", "/tmp/x/grains", typeof(FileGrainStorage))]
     public void A_provider_type_in_configuration_registers_the_provider(string providerType, string key, string value, Type expected)
     {
