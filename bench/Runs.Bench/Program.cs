@@ -10,6 +10,7 @@ using System.Net.Sockets;
 using OrleansShards.Client;
 using OrleansShards.Core;
 using OrleansShards.Silo.Hosting;
+using OrleansShards.StaticIteration;
 
 const int G = 1024;
 var rows = Option("--rows", 200_000);

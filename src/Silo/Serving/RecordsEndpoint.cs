@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Grains;
 using OrleansShards.Readers.Arrow;
