@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A PyTorch DistributedDataParallel trainer fed by an OrleansShards run (HTTP-API.md, "Runs").
+"""A PyTorch DistributedDataParallel trainer fed by an OrleansShards run (docs/http-api.md, "Runs").
 
 Every rank fetches its own batch of each step over HTTP (urllib, the standard library): exactly G/W
 records, positions [s*G + r*G/W, s*G + (r+1)*G/W) of the epoch's global order, so all ranks take

@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace OrleansShards.Cli;
 
-/// <summary><c>shards run create|status|list|rewind|delete</c>: synchronous training runs over a job (HTTP-API.md, "Runs").</summary>
+/// <summary><c>shards run create|status|list|rewind|delete</c>: synchronous training runs over a job (docs/http-api.md, "Runs").</summary>
 internal static class RunCommands
 {
     private static readonly Option<bool> JsonOption = new("--json") { Description = "Print the server's answer as JSON instead of a table" };

@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace OrleansShards.Cli;
 
-/// <summary><c>shards topic create|append|tail</c>: the built-in live log (HTTP-API.md, "Topics").</summary>
+/// <summary><c>shards topic create|append|tail</c>: the built-in live log (docs/http-api.md, "Topics").</summary>
 internal static class TopicCommands
 {
     private const int AppendChunk = 1000;

@@ -5,7 +5,7 @@ using Apache.Arrow.Ipc;
 
 namespace OrleansShards.Client;
 
-// The request and answer types of the run routes (HTTP-API.md, "Runs"; issue 14). They are in a file of their own
+// The request and answer types of the run routes (docs/http-api.md, "Runs"; issue 14). They are in a file of their own
 // so that they can move to a shared contracts project as they are.
 
 /// <summary>The body of <c>POST /v1/jobs/{id}/runs</c>: a synchronous data-parallel training run over the job.</summary>

@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace OrleansShards.Client;
 
-/// <summary>The run routes (HTTP-API.md, "Runs"): synchronous data-parallel training with equal batches per rank.</summary>
+/// <summary>The run routes (docs/http-api.md, "Runs"): synchronous data-parallel training with equal batches per rank.</summary>
 public sealed partial class ShardsClient
 {
     /// <summary>
@@ -77,7 +77,7 @@ public sealed partial class ShardsClient
         var headerRetry = response.Headers.RetryAfter?.Delta;
         if (response.StatusCode == HttpStatusCode.NoContent)
         {
-            // A live step not full yet, as HTTP-API.md first wrote it (204); the 200 with no records is below.
+            // A live step not full yet, as the first draft of the HTTP contract wrote it (204); the 200 with no records (docs/http-api.md) is below.
             return new RankBatch(position, rank, worldSize, null, null, pending: true, headerRetry);
         }
 

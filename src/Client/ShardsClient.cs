@@ -51,7 +51,7 @@ public sealed class RecordsPage : IDisposable
 }
 
 /// <summary>
-/// A client of the OrleansShards HTTP API (HTTP-API.md). Thread-safe; share one per process.
+/// A client of the OrleansShards HTTP API (docs/http-api.md). Thread-safe; share one per process.
 /// Requests that may be repeated safely are retried on 5xx answers and connection failures
 /// (see <see cref="ShardsClientOptions"/>); 4xx answers throw <see cref="ShardsApiException"/> at once.
 /// </summary>

@@ -2,7 +2,7 @@ using OrleansShards.Core;
 
 namespace OrleansShards.GrainInterfaces;
 
-/// <summary>The status of a job (HTTP-API.md, <c>GET /v1/jobs/{id}</c>).</summary>
+/// <summary>The status of a job (docs/http-api.md, <c>GET /v1/jobs/{id}</c>).</summary>
 [GenerateSerializer, Immutable, Alias("shards.JobStatus")]
 public sealed record JobStatus(
     [property: Id(0)] string Id,

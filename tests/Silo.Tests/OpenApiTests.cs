@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace OrleansShards.Silo.Tests;
 
-/// <summary>The OpenAPI document at /openapi/v1.json against the routes of HTTP-API.md (tests/Silo.Tests/http-api-routes.txt).</summary>
+/// <summary>The OpenAPI document at /openapi/v1.json against the routes of docs/http-api.md (tests/Silo.Tests/http-api-routes.txt).</summary>
 public sealed class OpenApiTests(SecuredServerFixture server) : IClassFixture<SecuredServerFixture>
 {
     private const string AfterMergeMarker = "[expected-after-merge]";
@@ -68,7 +68,7 @@ public sealed class OpenApiTests(SecuredServerFixture server) : IClassFixture<Se
         var operations = Operations(await Document());
         var (served, afterMerge) = ContractRoutes();
         var missing = served.Where(r => !operations.ContainsKey((r.Method, Shape(r.Path)))).Select(r => $"{r.Method} {r.Path}").ToList();
-        Assert.True(missing.Count == 0, "routes of HTTP-API.md missing from /openapi/v1.json: " + string.Join(", ", missing) + "\nthe document has: " + string.Join(", ", operations.Keys));
+        Assert.True(missing.Count == 0, "routes of docs/http-api.md missing from /openapi/v1.json: " + string.Join(", ", missing) + "\nthe document has: " + string.Join(", ", operations.Keys));
 
         var pending = afterMerge.Where(r => !operations.ContainsKey((r.Method, Shape(r.Path)))).Select(r => $"{r.Method} {r.Path}").ToList();
         TestContext.Current.TestOutputHelper?.WriteLine(pending.Count == 0

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace OrleansShards.GrainInterfaces.Http;
 
-// The request bodies and answers of the HTTP API (HTTP-API.md), shared by the server and the .NET client so the two
+// The request bodies and answers of the HTTP API (docs/http-api.md), shared by the server and the .NET client so the two
 // cannot drift. Serialised with the web defaults (camelCase) and nulls left out.
 
 /// <summary>The answer of <c>GET /v1/jobs</c>.</summary>

@@ -6,7 +6,7 @@ using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Silo.Http;
 
-/// <summary>The checkpoint routes of HTTP-API.md: <c>GET /v1/jobs/{id}/checkpoint</c> and <c>POST /v1/jobs/import</c>.</summary>
+/// <summary>The checkpoint routes of docs/http-api.md: <c>GET /v1/jobs/{id}/checkpoint</c> and <c>POST /v1/jobs/import</c>.</summary>
 public static class CheckpointEndpoints
 {
     /// <summary>Maps the checkpoint routes onto the <c>/v1/jobs</c> group (whose filter turns errors into ProblemDetails).</summary>

@@ -14,7 +14,7 @@ using OrleansShards.Silo.Serving;
 
 namespace OrleansShards.Silo.Http;
 
-/// <summary>The routes of HTTP-API.md: jobs, leases, reports, heartbeats, releases, records, health.</summary>
+/// <summary>The routes of docs/http-api.md: jobs, leases, reports, heartbeats, releases, records, health.</summary>
 public static class JobEndpoints
 {
     /// <summary>Maps every route of the API.</summary>

@@ -44,7 +44,7 @@ public static class ShardsWeb
                 {
                     Title = "OrleansShards HTTP API",
                     Version = "v1",
-                    Description = "Jobs, leases, reports, records, checkpoints, topics and status of an OrleansShards silo (HTTP-API.md). "
+                    Description = "Jobs, leases, reports, records, checkpoints, topics and status of an OrleansShards silo (docs/http-api.md). "
                         + "With authentication on, every route but /healthz, /readyz, the documents and the status page needs 'Authorization: Bearer <token>'; "
                         + "each operation's description names the roles that may use it.",
                 };

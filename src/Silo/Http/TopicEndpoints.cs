@@ -10,7 +10,7 @@ using OrleansShards.GrainInterfaces.Http;
 namespace OrleansShards.Silo.Http;
 
 /// <summary>
-/// The built-in live log over HTTP (HTTP-API.md, Topics): create topics, append records durably,
+/// The built-in live log over HTTP (docs/http-api.md, Topics): create topics, append records durably,
 /// read them back from any retained offset, and follow a partition over Server-Sent Events or a
 /// WebSocket from an offset. Followers read the log itself page by page, awaiting each write to
 /// the socket: a slow follower costs one page of memory, never a growing buffer, and catches up

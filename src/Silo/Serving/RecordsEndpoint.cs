@@ -8,7 +8,7 @@ using OrleansShards.Readers.Arrow;
 namespace OrleansShards.Silo.Serving;
 
 /// <summary>
-/// <c>GET /v1/jobs/{id}/tasks/{taskId}/records</c> (HTTP-API.md): the plan from <see cref="ReadPlanCache"/>, the page
+/// <c>GET /v1/jobs/{id}/tasks/{taskId}/records</c> (docs/http-api.md): the plan from <see cref="ReadPlanCache"/>, the page
 /// from <see cref="TaskRecordReader"/>, and here the whole answer: its format, its headers and its envelope.
 /// </summary>
 public static class RecordsEndpoint
