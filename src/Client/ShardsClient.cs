@@ -13,43 +13,6 @@ using ReportAnswer = OrleansShards.GrainInterfaces.Http.ReportAnswer;
 
 namespace OrleansShards.Client;
 
-/// <summary>An error answer of the API (an RFC 9457 ProblemDetails), with the field at fault when the server named one.</summary>
-public sealed class ShardsApiException(int status, string detail, string? field)
-    : Exception($"HTTP {status}: {detail}")
-{
-    /// <summary>The HTTP status.</summary>
-    public int Status { get; } = status;
-
-    /// <summary>The server's explanation.</summary>
-    public string Detail { get; } = detail;
-
-    /// <summary>The field or place at fault, if named.</summary>
-    public string? Field { get; } = field;
-}
-
-/// <summary>One page of records of a task, as the server sent it.</summary>
-public sealed class RecordsPage : IDisposable
-{
-    internal RecordsPage(JsonDocument document)
-    {
-        Document = document;
-        Records = document.RootElement.GetProperty("records");
-        NextOffset = document.RootElement.TryGetProperty("nextOffset", out var next) ? next.GetInt64() : null;
-    }
-
-    /// <summary>The parsed answer.</summary>
-    public JsonDocument Document { get; }
-
-    /// <summary>The records: a JSON array of objects.</summary>
-    public JsonElement Records { get; }
-
-    /// <summary>The offset of the next page, when records of the shard remain.</summary>
-    public long? NextOffset { get; }
-
-    /// <inheritdoc />
-    public void Dispose() => Document.Dispose();
-}
-
 /// <summary>
 /// A client of the OrleansShards HTTP API (docs/http-api.md). Thread-safe; share one per process.
 /// Requests that may be repeated safely are retried on 5xx answers and connection failures

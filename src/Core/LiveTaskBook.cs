@@ -2,13 +2,6 @@ using System.Globalization;
 
 namespace OrleansShards.Core;
 
-/// <summary>How a live task book hands out shards.</summary>
-/// <param name="ShardSize">Records of a full shard: a run of fresh shards is cut into pieces of this size.</param>
-/// <param name="Ordered">At most one lease per partition at a time, so a partition is consumed strictly in offset order.</param>
-/// <param name="LeaseTimeout">How long a lease lasts without a heartbeat.</param>
-/// <param name="MaxAttempts">Failed or expired attempts after which a shard is dead-lettered.</param>
-public sealed record LiveBookSettings(long ShardSize, bool Ordered, TimeSpan LeaseTimeout, int MaxAttempts);
-
 /// <summary>
 /// The task book of a live job: its partitions never end, shards are offered by the splitters in
 /// offset order as records arrive, and each partition keeps a committed offset, the end of its
@@ -433,31 +426,4 @@ public sealed class LiveTaskBook : ITaskBook, ILeaseShards<LiveLease>
 
     private static GrantedLease Granted(LiveLease lease) =>
         new(lease.LeaseId, TaskIds.Format(0, lease.Shard), 0, lease.Attempt, lease.Shard, lease.ExpiresAt);
-}
-
-/// <summary>How the splitter of a live partition cuts the records that arrived into shards.</summary>
-public static class LiveCuts
-{
-    /// <summary>
-    /// The shards to cut from <c>[splitUpTo, highWatermark)</c>: every full shard, then, when
-    /// <paramref name="waitedLongEnough"/>, the partial rest. At most <paramref name="maxShards"/>.
-    /// </summary>
-    public static IReadOnlyList<OffsetRange> Cut(long splitUpTo, long highWatermark, long shardSize, bool waitedLongEnough, int maxShards = 1024)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(shardSize, 1);
-        var cuts = new List<OffsetRange>();
-        var start = splitUpTo;
-        while (cuts.Count < maxShards && highWatermark - start >= shardSize)
-        {
-            cuts.Add(new OffsetRange(start, start + shardSize));
-            start += shardSize;
-        }
-
-        if (cuts.Count < maxShards && waitedLongEnough && highWatermark > start)
-        {
-            cuts.Add(new OffsetRange(start, highWatermark));
-        }
-
-        return cuts;
-    }
 }

@@ -1,43 +1,5 @@
 namespace OrleansShards.Core;
 
-/// <summary>A commit of a run: the trainer's checkpoint that holds step <see cref="Step"/> of <see cref="Epoch"/> is durable.</summary>
-[GenerateSerializer, Immutable]
-public sealed record RunCommit
-{
-    /// <summary>The epoch.</summary>
-    [Id(0)] public int Epoch { get; init; }
-
-    /// <summary>The step within the epoch.</summary>
-    [Id(1)] public long Step { get; init; }
-
-    /// <summary>The trainer's name of its checkpoint, when it gave one.</summary>
-    [Id(2)] public string? Checkpoint { get; init; }
-
-    /// <summary>When the commit was recorded (from the grain's TimeProvider), for the run's steps per second.</summary>
-    [Id(3)] public DateTimeOffset? At { get; init; }
-
-    /// <summary>The commit's step as a position.</summary>
-    public RunPosition Position => new(Epoch, Step);
-}
-
-/// <summary>The stored state of a run's commits: the latest commits, oldest first, at most <see cref="RunBook.KeptCommits"/>.</summary>
-[GenerateSerializer]
-public sealed class RunBookState
-{
-    /// <summary>The kept commits, oldest first; the last is the committed step.</summary>
-    [Id(0)] public List<RunCommit> Commits { get; set; } = [];
-}
-
-/// <summary>What a commit or a rewind did.</summary>
-public enum RunBookResult
-{
-    /// <summary>The commits changed.</summary>
-    Changed,
-
-    /// <summary>The same commit again, or a rewind to the committed step: nothing changed.</summary>
-    Unchanged,
-}
-
 /// <summary>
 /// The commits of a training run (pure): commits never go backwards, the same commit again changes nothing, a rewind
 /// to a kept commit forgets the later ones, and <see cref="ResumeAt"/> is the step after the last commit. Keeps the
@@ -164,27 +126,4 @@ public sealed class RunBook(RunBookState state, RunSteps steps, int epochs)
         : $"{state.Commits.Count} kept, from {state.Commits[0].Position} to {state.Commits[^1].Position}";
 
     private static string NameOf(RunCommit commit) => commit.Checkpoint is null ? "" : $" (checkpoint '{commit.Checkpoint}')";
-}
-
-/// <summary>What is wrong with a commit or a rewind.</summary>
-public enum RunBookProblem
-{
-    /// <summary>A value out of range.</summary>
-    Invalid,
-
-    /// <summary>A commit before the committed step, or a checkpoint name already used.</summary>
-    Backwards,
-
-    /// <summary>A rewind to a commit the run does not keep.</summary>
-    Unknown,
-}
-
-/// <summary>A refused commit or rewind; <see cref="Field"/> names the field at fault.</summary>
-public sealed class RunBookException(RunBookProblem problem, string field, string message) : Exception(message)
-{
-    /// <summary>What is wrong.</summary>
-    public RunBookProblem Problem { get; } = problem;
-
-    /// <summary>The field at fault.</summary>
-    public string Field { get; } = field;
 }

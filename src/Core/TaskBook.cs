@@ -2,54 +2,6 @@ using System.Globalization;
 
 namespace OrleansShards.Core;
 
-/// <summary>How a task book hands out and takes back shards.</summary>
-/// <param name="Epochs">How many passes over the data.</param>
-/// <param name="Shuffle">Whether each epoch hands shards out in a seeded random order.</param>
-/// <param name="Seed">The seed of the shuffle.</param>
-/// <param name="LeaseTimeout">How long a lease lasts without a heartbeat.</param>
-/// <param name="MaxAttempts">Failed or expired attempts after which a shard is dead-lettered.</param>
-public sealed record TaskBookSettings(int Epochs, bool Shuffle, ulong Seed, TimeSpan LeaseTimeout, int MaxAttempts);
-
-/// <summary>A lease handed to a worker.</summary>
-/// <param name="LeaseId">The lease id; reports and heartbeats name it.</param>
-/// <param name="TaskId">The deterministic task id of the shard in its epoch.</param>
-/// <param name="Epoch">The epoch.</param>
-/// <param name="Attempt">Which attempt at the shard this is, from 1.</param>
-/// <param name="Shard">The shard.</param>
-/// <param name="ExpiresAt">When the lease ends unless renewed.</param>
-public readonly record struct GrantedLease(string LeaseId, string TaskId, int Epoch, int Attempt, ShardRange Shard, DateTimeOffset ExpiresAt);
-
-/// <summary>What became of a report.</summary>
-[GenerateSerializer, Alias("shards.ReportResult")]
-public enum ReportResult
-{
-    /// <summary>The report was recorded.</summary>
-    Accepted,
-
-    /// <summary>The same report arrived before; nothing changed.</summary>
-    Duplicate,
-
-    /// <summary>The lease is no longer the one that holds the shard; nothing changed.</summary>
-    StaleLease,
-
-    /// <summary>The task id names no shard of this job.</summary>
-    UnknownTask,
-}
-
-/// <summary>The answer to a report, with the reason when it was not accepted.</summary>
-/// <param name="Result">What became of the report.</param>
-/// <param name="Reason">Why, when the report was not accepted.</param>
-public readonly record struct ReportAnswer(ReportResult Result, string? Reason = null);
-
-/// <summary>Progress of the current epoch, in shards.</summary>
-/// <param name="Total">Shards in an epoch.</param>
-/// <param name="Todo">Shards not handed out yet or waiting to be handed out again.</param>
-/// <param name="Doing">Shards leased now.</param>
-/// <param name="Done">Shards reported done.</param>
-/// <param name="Failed">Shards dead-lettered in this epoch.</param>
-[GenerateSerializer, Immutable, Alias("shards.ShardProgress")]
-public sealed record ShardProgress([property: Id(0)] long Total, [property: Id(1)] long Todo, [property: Id(2)] long Doing, [property: Id(3)] long Done, [property: Id(4)] long Failed);
-
 /// <summary>
 /// The task book of a job: which shards of which epoch are to do, leased, done or failed.
 /// </summary>

@@ -2,14 +2,6 @@ using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Grains;
 
-/// <summary>The persisted set of job ids.</summary>
-[GenerateSerializer, Alias("shards.JobRegistryState")]
-public sealed class JobRegistryState
-{
-    /// <summary>The job ids.</summary>
-    [Id(0)] public SortedSet<string> JobIds { get; set; } = new(StringComparer.Ordinal);
-}
-
 /// <summary>Keeps the ids of the cluster's jobs so that <c>GET /v1/jobs</c> can list them.</summary>
 // Pinned to the name Orleans derived from the class name before it was pinned (lower case, "Grain" cut off):
 // stored state and running clusters keep their identity if the class is renamed.

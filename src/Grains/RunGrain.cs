@@ -3,20 +3,6 @@ using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Grains;
 
-/// <summary>The stored state of a run: O(1) for a static job (its spec and at most <see cref="RunBook.KeptCommits"/> commits).</summary>
-[GenerateSerializer, Alias("OrleansShards.RunState")]
-public sealed class RunState
-{
-    /// <summary>The run's spec; null when the run does not exist.</summary>
-    [Id(0)] public RunSpec? Spec { get; set; }
-
-    /// <summary>The kept commits.</summary>
-    [Id(1)] public RunBookState Book { get; set; } = new();
-
-    /// <summary>When the run was created.</summary>
-    [Id(2)] public DateTimeOffset CreatedAt { get; set; }
-}
-
 /// <summary>
 /// A training run over a static job (issue 14): its spec, its commits and its resume point. Every change is written
 /// through <see cref="IPersistentState{TState}"/> before the call returns, so a commit answered is a commit kept. The
@@ -256,39 +242,4 @@ public sealed class RunGrain(
             CreatedAt = state.State.CreatedAt,
         };
     }
-}
-
-/// <summary>The persisted names of a job's runs.</summary>
-[GenerateSerializer, Alias("OrleansShards.JobRunsState")]
-public sealed class JobRunsState
-{
-    /// <summary>The run names.</summary>
-    [Id(0)] public SortedSet<string> Runs { get; set; } = new(StringComparer.Ordinal);
-}
-
-/// <summary>Keeps the names of a job's runs so that they can be listed (and carried by a checkpoint).</summary>
-[GrainType("jobruns")]
-public sealed class JobRunsGrain(
-    [PersistentState("jobruns", ShardsOptions.StorageName)] IPersistentState<JobRunsState> state) : Grain, IJobRunsGrain
-{
-    /// <inheritdoc />
-    public async Task Add(string run)
-    {
-        if (state.State.Runs.Add(run))
-        {
-            await state.WriteStateAsync();
-        }
-    }
-
-    /// <inheritdoc />
-    public async Task Remove(string run)
-    {
-        if (state.State.Runs.Remove(run))
-        {
-            await state.WriteStateAsync();
-        }
-    }
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<string>> List() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Runs]);
 }

@@ -1,11 +1,5 @@
 namespace OrleansShards.Core.Sources;
 
-/// <summary>The options of a source of files under the data roots.</summary>
-/// <param name="Paths">File paths or glob patterns, relative to the server's data directory.</param>
-/// <param name="Header">CSV: whether the first row names the columns.</param>
-/// <param name="Delimiter">CSV: the field delimiter.</param>
-public sealed record FileSourceSpec(IReadOnlyList<string> Paths, bool Header, char Delimiter);
-
 /// <summary>Files under the data roots, a file a partition: <c>csv</c>, <c>jsonl</c>, <c>tfrecord</c>, <c>parquet</c>.</summary>
 /// <param name="name">The kind.</param>
 public sealed class FileSourceKind(string name) : SourceKind<FileSourceSpec>

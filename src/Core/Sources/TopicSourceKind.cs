@@ -1,9 +1,5 @@
 namespace OrleansShards.Core.Sources;
 
-/// <summary>The options of a topic of the built-in log.</summary>
-/// <param name="Topic">The topic.</param>
-public sealed record TopicSourceSpec(string Topic);
-
 /// <summary>A topic of the built-in log, a partition of the topic a partition of the job; always live.</summary>
 public sealed class TopicSourceKind : SourceKind<TopicSourceSpec>
 {

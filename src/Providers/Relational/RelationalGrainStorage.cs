@@ -11,15 +11,6 @@ using Orleans.Storage;
 namespace OrleansShards.Providers.Relational;
 
 /// <summary>
-/// Counters of a <see cref="RelationalGrainStorage"/>, read without locks; for monitoring and for proving group commit.
-/// </summary>
-/// <param name="Transactions">Write transactions committed since the storage opened.</param>
-/// <param name="Writes">Writes and clears committed in those transactions (ETag conflicts and failed writes excluded).</param>
-/// <param name="LargestBatch">Most writes committed in one transaction.</param>
-/// <param name="Pending">Writes accepted and not yet completed: waiting for the writer, or in the transaction being committed.</param>
-public readonly record struct RelationalGrainStorageStatistics(long Transactions, long Writes, int LargestBatch, int Pending);
-
-/// <summary>
 /// Orleans grain storage in one table of a relational database, in two dialects: SQLite (<c>SqliteGrainStorage</c>)
 /// and PostgreSQL (<c>PostgresGrainStorage</c>). Every write of every grain on the silo goes through one writer that
 /// commits all writes waiting at the time in one transaction (group commit), so the commit rate, not the write rate,

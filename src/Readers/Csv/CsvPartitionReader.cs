@@ -6,26 +6,6 @@ using CH = CsvHelper;
 
 namespace OrleansShards.Readers.Csv;
 
-/// <summary>How <see cref="CsvPartitionReader"/> reads its files.</summary>
-public sealed record CsvReaderOptions
-{
-    /// <summary>Whether the first record names the columns. Without a header the columns are named c0, c1, ...</summary>
-    public bool Header { get; init; } = true;
-
-    /// <summary>The field delimiter, an ASCII character other than the quote.</summary>
-    public char Delimiter { get; init; } = ',';
-
-    /// <summary>
-    /// Whether every quoting problem makes a record malformed: a quote inside an unquoted field (<c>5" tall</c>) and
-    /// text after a closing quote (<c>"ab"c</c>). Off by default: such fields are read as the parser recovers them
-    /// (<c>5" tall</c>, <c>abc</c>). A quoted field that is never closed is always malformed.
-    /// </summary>
-    public bool StrictQuotes { get; init; }
-
-    /// <summary>The sparse index keeps the byte offset of every <c>IndexStride</c>-th record.</summary>
-    public int IndexStride { get; init; } = 1024;
-}
-
 /// <summary>
 /// Reads CSV files (RFC 4180, UTF-8) with CsvHelper's UTF-8 parser: quoted fields may contain delimiters, quotes
 /// and line breaks, so record boundaries come from the parser. Empty lines between records are skipped and are not

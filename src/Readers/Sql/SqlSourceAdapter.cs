@@ -3,19 +3,6 @@ using OrleansShards.Core;
 
 namespace OrleansShards.Readers.Sql;
 
-/// <summary>Settings of SQL table sources.</summary>
-public sealed class SqlSourceOptions
-{
-    /// <summary>Rows per entry of the in-memory key index: a read skips at most this many keys before its first row.</summary>
-    public int IndexStride { get; set; } = 1024;
-
-    /// <summary>
-    /// How often a read compares the table's row count with the job's snapshot (a <c>count(*)</c>), at most, per
-    /// table; zero checks on every read. Reads always check the keys of the rows they cover.
-    /// </summary>
-    public TimeSpan RecheckInterval { get; set; } = TimeSpan.FromSeconds(1);
-}
-
 /// <summary>
 /// SQL tables as sources: <c>sqlite</c> (a database file under the data roots) and <c>postgres</c> (a connection
 /// the operator defined in <c>Shards:Connections</c>; a job only names it). A table is one partition, and its shards

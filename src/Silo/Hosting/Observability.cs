@@ -6,48 +6,6 @@ using OrleansShards.Grains;
 namespace OrleansShards.Silo.Hosting;
 
 /// <summary>
-/// Settings of what the silo exposes for operators, bound from <c>Shards:Metrics</c> and <c>Shards:Dashboard</c>.
-/// </summary>
-public sealed class ObservabilitySettings
-{
-    /// <summary>The Prometheus scrape endpoint.</summary>
-    public EndpointSettings Metrics { get; set; } = new() { Enabled = true, Path = "/metrics" };
-
-    /// <summary>The Orleans Dashboard: grain calls, silos, activations. Off by default: it profiles every grain call.</summary>
-    public EndpointSettings Dashboard { get; set; } = new() { Enabled = false, Path = "/dashboard" };
-
-    /// <summary>Reads the settings from the <c>Shards</c> section of <paramref name="configuration"/>.</summary>
-    public static ObservabilitySettings From(IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var settings = new ObservabilitySettings();
-        configuration.GetSection(ShardsOptions.Section).Bind(settings);
-        settings.Metrics.Validate("Shards:Metrics:Path");
-        settings.Dashboard.Validate("Shards:Dashboard:Path");
-        return settings;
-    }
-}
-
-/// <summary>An HTTP endpoint that configuration turns on or off and places.</summary>
-public sealed class EndpointSettings
-{
-    /// <summary>Whether the silo serves it.</summary>
-    public bool Enabled { get; set; }
-
-    /// <summary>The path it is served under, starting with <c>/</c>.</summary>
-    public string Path { get; set; } = "/";
-
-    /// <summary>Throws when an enabled endpoint's path is not an absolute path, naming <paramref name="key"/>.</summary>
-    public void Validate(string key)
-    {
-        if (Enabled && (string.IsNullOrWhiteSpace(Path) || !Path.StartsWith('/') || Path.Length < 2))
-        {
-            throw new InvalidOperationException($"{key} '{Path}' must be a path below the root, such as '/metrics'");
-        }
-    }
-}
-
-/// <summary>
 /// Metrics for Prometheus (the OrleansShards meter of <see cref="ShardsMetrics"/> and Orleans' own
 /// meter) and the Orleans Dashboard, each switched by configuration.
 /// </summary>

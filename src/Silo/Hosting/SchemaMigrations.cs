@@ -2,15 +2,6 @@ using OrleansShards.Providers.Postgres;
 
 namespace OrleansShards.Silo.Hosting;
 
-/// <summary>One schema that a store of the configuration may need.</summary>
-/// <param name="Name">What it is, in the output of <c>migrate</c> (e.g. <c>clustering</c>).</param>
-/// <param name="IsNeeded">Whether the configuration uses the store this schema belongs to.</param>
-/// <param name="ApplyAsync">Creates or updates the schema (idempotent) and returns one line saying where and what it did.</param>
-public sealed record SchemaStep(
-    string Name,
-    Func<IConfiguration, bool> IsNeeded,
-    Func<IConfiguration, CancellationToken, Task<string>> ApplyAsync);
-
 /// <summary>
 /// The <c>migrate</c> command of the silo executable: applies every schema the configured databases need, in order,
 /// and exits 0; on the first failure, one line naming the step and the reason, and exit code 1.

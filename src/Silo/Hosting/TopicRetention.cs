@@ -4,25 +4,6 @@ using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Silo.Hosting;
 
-/// <summary>Retention of the built-in log, bound from <c>Shards:Topics</c>. Nothing is removed unless a limit is set.</summary>
-public sealed class TopicRetentionSettings
-{
-    /// <summary>The configuration section.</summary>
-    public const string Section = "Shards:Topics";
-
-    /// <summary>Keep at most this many records per partition (no limit when unset).</summary>
-    public long? RetainRecords { get; set; }
-
-    /// <summary>Keep records appended within this time (no limit when unset), e.g. <c>7.00:00:00</c>.</summary>
-    public TimeSpan? RetainFor { get; set; }
-
-    /// <summary>How often retention runs.</summary>
-    public TimeSpan CheckEvery { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>The policy these settings describe.</summary>
-    public LogRetention Policy => new(RetainRecords, RetainFor);
-}
-
 /// <summary>
 /// Removes records of the built-in log by count and age, never past the committed offset of a job
 /// on that topic that is not cancelled: a live job never finds the records it has still to deliver gone.
@@ -94,33 +75,5 @@ public sealed class TopicRetention(ILogStore store, IGrainFactory grains, TimePr
         }
 
         return lowest;
-    }
-}
-
-/// <summary>Runs <see cref="TopicRetention"/> every <see cref="TopicRetentionSettings.CheckEvery"/> while the silo runs.</summary>
-public sealed class TopicRetentionService(TopicRetention retention, IOptions<TopicRetentionSettings> settings, TimeProvider time, ILogger<TopicRetentionService> logger) : BackgroundService
-{
-    /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var policy = settings.Value.Policy;
-        if (policy.MaxRecords is null && policy.MaxAge is null)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(settings.Value.CheckEvery, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await retention.RunOnceAsync(policy, stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The cluster may be starting or recovering: the next round tries again.
-                logger.LogWarning(e, "Retention of the built-in log failed; the next round tries again");
-            }
-        }
     }
 }

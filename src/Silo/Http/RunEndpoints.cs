@@ -10,36 +10,6 @@ using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Silo.Http;
 
-/// <summary>Body of <c>POST /v1/jobs/{id}/runs</c>.</summary>
-/// <param name="Run">The run's name.</param>
-/// <param name="GlobalBatchSize">G.</param>
-/// <param name="DropRemainder">Leave out the last partial step of an epoch (default true).</param>
-public sealed record RunCreateBody(string? Run, int? GlobalBatchSize, bool? DropRemainder);
-
-/// <summary>Body of <c>POST /v1/jobs/{id}/runs/{run}/commits</c>.</summary>
-/// <param name="Epoch">The epoch of the committed step.</param>
-/// <param name="Step">The committed step.</param>
-/// <param name="Checkpoint">The trainer's name of the checkpoint that holds the step.</param>
-public sealed record RunCommitBody(int? Epoch, long? Step, string? Checkpoint);
-
-/// <summary>Body of <c>POST /v1/jobs/{id}/runs/{run}/rewind</c>: a checkpoint name, or an epoch and a step.</summary>
-/// <param name="Checkpoint">The name of a kept commit.</param>
-/// <param name="Epoch">The epoch of a kept commit.</param>
-/// <param name="Step">The step of a kept commit.</param>
-public sealed record RunRewindBody(string? Checkpoint, int? Epoch, long? Step);
-
-/// <summary>The answer of <c>GET /v1/jobs/{id}/runs</c> (for the OpenAPI document).</summary>
-/// <param name="Runs">The runs' statuses.</param>
-public sealed record RunListAnswer(IReadOnlyList<RunStatus> Runs);
-
-/// <summary>The JSON answer of <c>GET /v1/jobs/{id}/runs/{run}/batches</c> (for the OpenAPI document).</summary>
-/// <param name="Epoch">The epoch.</param>
-/// <param name="Step">The step.</param>
-/// <param name="Rank">The rank.</param>
-/// <param name="WorldSize">The world size.</param>
-/// <param name="Records">Exactly G/W records.</param>
-public sealed record RunBatchAnswer(int Epoch, long Step, int Rank, int WorldSize, IReadOnlyList<JsonElement> Records);
-
 /// <summary>
 /// The training run routes of issue 14 (docs/runs.md): create, list, status, batches per rank, commits, rewind,
 /// delete. State changes go to the run grain; batches are read on the silo that serves the request, through

@@ -5,29 +5,6 @@ using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Silo.Http;
 
-/// <summary>A lease in flight as the status page shows it.</summary>
-/// <param name="TaskId">The task (<c>e{epoch}.p{partition}.{start}-{end}</c>).</param>
-/// <param name="LeaseId">The lease.</param>
-/// <param name="WorkerId">The worker holding it.</param>
-/// <param name="Attempt">Which attempt at the shard, from 1.</param>
-/// <param name="ExpiresAt">When it expires unless renewed.</param>
-public sealed record LeaseView(string TaskId, string LeaseId, string WorkerId, int Attempt, DateTimeOffset ExpiresAt);
-
-/// <summary>The leases in flight of a job (<c>GET /v1/jobs/{id}/leases</c>).</summary>
-/// <param name="JobId">The job.</param>
-/// <param name="Leases">The leases in flight, by worker then task.</param>
-public sealed record JobLeases(string JobId, IReadOnlyList<LeaseView> Leases);
-
-/// <summary>A job on the status page: its status and the leases in flight.</summary>
-/// <param name="Status">The job's status, as <c>GET /v1/jobs/{id}</c>.</param>
-/// <param name="Leases">The leases in flight.</param>
-public sealed record JobSnapshot(JobStatus Status, IReadOnlyList<LeaseView> Leases);
-
-/// <summary>Every job of the cluster at one moment (<c>GET /v1/status</c>, and each event of <c>GET /v1/status/stream</c>).</summary>
-/// <param name="At">When the snapshot was taken.</param>
-/// <param name="Jobs">The jobs, by id.</param>
-public sealed record StatusSnapshot(DateTimeOffset At, IReadOnlyList<JobSnapshot> Jobs);
-
 /// <summary>
 /// The status page at <c>/</c> (plain HTML, CSS and JavaScript embedded in the silo, no build step) and the
 /// routes it reads: a snapshot of every job, a stream of snapshots over Server-Sent Events, a job's leases.
@@ -148,55 +125,5 @@ public static class StatusEndpoints
         var stream = typeof(StatusEndpoints).Assembly.GetManifestResourceStream("StatusPage/" + file)
             ?? throw new InvalidOperationException($"the status page asset '{file}' is not embedded in {typeof(StatusEndpoints).Assembly.GetName().Name}");
         return Results.Stream(stream, contentType);
-    }
-}
-
-/// <summary>
-/// Snapshots of every job, shared by all who look: a page open in ten browsers costs one snapshot per
-/// interval, not ten. A snapshot younger than <see cref="MaxAge"/> (or still being taken) is served again.
-/// </summary>
-public sealed class StatusSnapshots(IGrainFactory grains, TimeProvider time)
-{
-    /// <summary>How old a snapshot may be and still be served.</summary>
-    public static readonly TimeSpan MaxAge = TimeSpan.FromMilliseconds(250);
-
-    private readonly Lock _gate = new();
-    private Task<StatusSnapshot>? _latest;
-    private DateTimeOffset _takenAt;
-
-    /// <summary>A snapshot of every job, at most <see cref="MaxAge"/> old.</summary>
-    public Task<StatusSnapshot> GetAsync()
-    {
-        lock (_gate)
-        {
-            var now = time.GetUtcNow();
-            if (_latest is null || _latest.IsFaulted || _latest.IsCanceled || (_latest.IsCompleted && now - _takenAt > MaxAge))
-            {
-                _takenAt = now;
-                _latest = Take();
-            }
-
-            return _latest;
-        }
-    }
-
-    private async Task<StatusSnapshot> Take()
-    {
-        var ids = await grains.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.Key).List();
-        var jobs = await Task.WhenAll(ids.Select(async id =>
-        {
-            try
-            {
-                var status = await grains.GetGrain<IJobGrain>(id).GetStatus();
-                // Only a job with leases in flight is asked for them (its checkpoint also asks every splitter).
-                var leases = status.Shards.Doing > 0 ? await StatusEndpoints.Leases(grains, id) : [];
-                return new JobSnapshot(status, leases);
-            }
-            catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
-            {
-                return null; // Deleted between the list and the status.
-            }
-        }));
-        return new StatusSnapshot(time.GetUtcNow(), jobs.OfType<JobSnapshot>().ToList());
     }
 }

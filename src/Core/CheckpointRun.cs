@@ -1,0 +1,18 @@
+namespace OrleansShards.Core;
+
+/// <summary>A training run in a checkpoint document: its spec and its kept commits, oldest first.</summary>
+[GenerateSerializer, Immutable]
+public sealed record CheckpointRun
+{
+    /// <summary>The run's name.</summary>
+    [Id(0)] public string? Run { get; init; }
+
+    /// <summary>G, the records of a step over all ranks.</summary>
+    [Id(1)] public int GlobalBatchSize { get; init; }
+
+    /// <summary>Whether the last partial step of an epoch is left out.</summary>
+    [Id(2)] public bool DropRemainder { get; init; } = true;
+
+    /// <summary>The kept commits, oldest first; the last is the committed step.</summary>
+    [Id(3)] public IReadOnlyList<CheckpointRunCommit>? Commits { get; init; }
+}

@@ -1,0 +1,60 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansShards.Core;
+using OrleansShards.GrainInterfaces;
+using OrleansShards.Readers;
+using OrleansShards.Readers.Arrow;
+
+namespace OrleansShards.Grains;
+
+/// <summary>The records of one rank's batch, ready to be written out as JSON or Arrow.</summary>
+public sealed class RunBatch
+{
+    private readonly RecordBatch[] _sources;
+    private readonly int[] _rows;
+
+    internal RunBatch(RecordBatch[] sources, int[] rows, bool fromMemory)
+    {
+        _sources = sources;
+        _rows = rows;
+        FromMemory = fromMemory;
+    }
+
+    /// <summary>The records of the batch (G/W).</summary>
+    public int Count => _rows.Length;
+
+    /// <summary>Whether every shard of the batch was in memory already (read ahead or read for another rank).</summary>
+    public bool FromMemory { get; }
+
+    /// <summary>Writes the records as a JSON array, in the order of the epoch's global order.</summary>
+    public void WriteRecords(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartArray();
+        for (var i = 0; i < _rows.Length; i++)
+        {
+            _sources[i].WriteRecord(writer, _rows[i]);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    /// <summary>The text of <paramref name="column"/> in record <paramref name="index"/> of the batch.</summary>
+    public string? GetText(int index, string column) => _sources[index].GetText(_rows[index], column);
+
+    /// <summary>
+    /// Writes the batch as an Arrow IPC stream (<see cref="ArrowRecords.MediaType"/>) of one record batch. A batch of one
+    /// shard uses the source's own Arrow columns; a batch that mixes shards is typed from its JSON values
+    /// (<see cref="ArrowRecords.FromJson"/>), like a page of a schemaless source.
+    /// </summary>
+    public async Task WriteArrowAsync(Stream stream, IEnumerable<KeyValuePair<string, string>> metadata, CancellationToken cancellationToken)
+    {
+        using var arrow = _sources.Length > 0 && _sources.All(s => ReferenceEquals(s, _sources[0]))
+            ? _sources[0].ToArrow(_rows)
+            : ArrowRecords.FromJson(_rows.Length, (writer, i) => _sources[i].WriteRecord(writer, _rows[i]), _sources.Length > 0 ? _sources[0].ColumnNames : null);
+        await ArrowRecords.WriteStreamAsync(stream, arrow, metadata, cancellationToken);
+    }
+}

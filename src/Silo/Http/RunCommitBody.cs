@@ -1,0 +1,17 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using OrleansShards.Core;
+using OrleansShards.GrainInterfaces;
+using OrleansShards.Grains;
+using OrleansShards.Readers.Arrow;
+
+namespace OrleansShards.Silo.Http;
+
+/// <summary>Body of <c>POST /v1/jobs/{id}/runs/{run}/commits</c>.</summary>
+/// <param name="Epoch">The epoch of the committed step.</param>
+/// <param name="Step">The committed step.</param>
+/// <param name="Checkpoint">The trainer's name of the checkpoint that holds the step.</param>
+public sealed record RunCommitBody(int? Epoch, long? Step, string? Checkpoint);
