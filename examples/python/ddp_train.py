@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A PyTorch DistributedDataParallel trainer fed by an OrleansShards run (docs/http-api.md, "Runs").
 
-Every rank fetches its own batch of each step over HTTP (urllib, the standard library): exactly G/W
+Every rank fetches its own batch of each step over HTTP (the orleans_shards package: the standard library only): exactly G/W
 records, positions [s*G + r*G/W, s*G + (r+1)*G/W) of the epoch's global order, so all ranks take
 the same number of steps and the collectives never hang. After the checkpoint that holds step s is
 durable (torch.save to a temporary file, fsync, rename, fsync of the directory), rank 0 commits
@@ -26,49 +26,46 @@ import os
 import socket
 import sys
 import time
-import urllib.parse
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from worker import ApiError, Client  # noqa: E402  (the plain-HTTP client of the lease worker example)
+try:
+    import orleans_shards  # noqa: F401
+except ImportError:  # not installed: the package's source in this repository (clients/python)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "clients", "python", "src"))
+from orleans_shards import Client, ShardsError  # noqa: E402
+
+ApiError = ShardsError
 
 
 class Run:
-    """The run routes a trainer needs, on the example worker's client (retries on 5xx and connection errors)."""
+    """The run routes a trainer needs, on the package's client (retries on 5xx and connection errors)."""
 
     def __init__(self, client, job, run):
         self.client = client
-        self.path = f"{client.job(job)}/runs/{urllib.parse.quote(run, safe='')}"
         self.job = job
         self.run = run
 
     def create(self, global_batch_size, drop_remainder=None):
-        body = {"run": self.run, "globalBatchSize": global_batch_size}
-        if drop_remainder is not None:
-            body["dropRemainder"] = drop_remainder
-        return self.client.call("POST", f"{self.client.job(self.job)}/runs", body)
+        return self.client.create_run(self.job, self.run, global_batch_size, drop_remainder)
 
     def status(self):
-        return self.client.call("GET", self.path)
+        return self.client.run_status(self.job, self.run)
 
     def commit(self, epoch, step, checkpoint):
-        return self.client.call("POST", self.path + "/commits", {"epoch": epoch, "step": step, "checkpoint": checkpoint})
+        return self.client.commit(self.job, self.run, epoch, step, checkpoint)
 
     def batch(self, epoch, step, rank, world_size, columns=None):
         """Rank's records of a step; for a live step that is not full yet, waits as the server says and asks again."""
-        query = {"epoch": epoch, "step": step, "rank": rank, "worldSize": world_size}
-        if columns:
-            query["columns"] = ",".join(columns)
         while True:
-            answer = self.client.call("GET", self.path + "/batches?" + urllib.parse.urlencode(query))
+            answer = self.client.run_batch(self.job, self.run, epoch, step, rank, world_size, columns=columns)
             records = (answer or {}).get("records") or []
             if records:
                 return records
-            # 204, or 200 {"records": [], "retryAfterMs"}: the step of a live run is not full yet.
+            # 200 {"records": [], "retryAfterMs"} (or 204): the step of a live run is not full yet.
             time.sleep(max(0.05, (answer or {}).get("retryAfterMs", 200) / 1000.0))
 
 

@@ -17,9 +17,11 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         await using var cluster = new SiloCluster(
             "formation",
             2,
-            (_, _) =>
+            (_, dataDir) =>
             [
                 "--Shards:Clustering=postgres",
+                // A multi-silo silo refuses per-silo grain state: the silos of this host share one SQLite file.
+                $"--Shards:SqliteFile={Path.Combine(Path.GetDirectoryName(dataDir)!, "shards.db")}",
                 $"--Shards:ClusteringConnectionString={connection}",
                 "--Shards:ClusteringPassword=env:SHARDS_TEST_PG_PASSWORD",
             ],
