@@ -102,7 +102,7 @@ public sealed class DdpTrainerTests
             Assert.Equal(Enumerable.Range((int)committed.Step + 1, steps - (int)committed.Step - 1).Select(s => (long)s), secondSteps.Keys.Select(k => k.Step).Order());
 
             // Steps both attempts trained (the first trained them, then died before their commit) are the same global batches.
-            var overlap = firstSteps.Keys.Intersect(secondSteps.Keys).Order().ToList();
+            var overlap = firstSteps.Keys.Intersect(secondSteps.Keys).OrderBy(k => k.Epoch).ThenBy(k => k.Step).ToList();
             Assert.True(overlap.Count > 0, $"the first attempt trained no step past its commit {committed.Step}: the kill did not land mid-way");
             foreach (var step in overlap)
             {
