@@ -8,13 +8,9 @@
 // dotnet run -c Release --project bench/Live.Bench -- [--samples 500] [--seconds 3]
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Net.WebSockets;
-using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using OrleansShards.Client;
-using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
 
 var samples = Arg("--samples", 500);

@@ -4,11 +4,10 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using Parquet;
-using Parquet.Schema;
 using OrleansShards.Readers.Arrow;
 using OrleansShards.Readers.Parquet;
+using Parquet;
+using Parquet.Schema;
 
 namespace OrleansShards.Readers.Bench;
 

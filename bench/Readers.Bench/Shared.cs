@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using OrleansShards.Readers;
 
 namespace OrleansShards.Readers.Bench;
 

@@ -1,13 +1,11 @@
 // TFRecord benchmark: a raw sequential read and a bare CRC32C pass over the same bytes, side by side with our reader
 // reading the file as raw-bytes records with both CRC checks, at several record sizes.
 // dotnet run -c Release --project bench/Readers.Bench -- tfrecord [--mb 1024] [--sizes 100,1024,102400] [--runs 5] [--shard-mb 32] [--dir DIR]
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using OrleansShards.Readers.TfRecord;
 
 namespace OrleansShards.Readers.Bench;

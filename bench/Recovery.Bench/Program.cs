@@ -7,12 +7,10 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
-using Orleans.Runtime;
 using OrleansShards.Client;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Recovery.Bench;
-using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
 using OrleansShards.Testing.Servers;
 

@@ -11,7 +11,6 @@ using Orleans.Storage;
 using OrleansShards.Grains;
 using OrleansShards.Providers.Relational;
 using OrleansShards.Providers.Sqlite;
-using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Service.Bench;

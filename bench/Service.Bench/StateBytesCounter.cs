@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Orleans.Storage;
 using OrleansShards.Grains;
-using OrleansShards.Providers.Sqlite;
 
 namespace OrleansShards.Service.Bench;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using OrleansShards.Silo;
-using OrleansShards.Testing.Servers;
 using OrleansShards.Silo.Hosting;
+using OrleansShards.Testing.Servers;
 
 namespace OrleansShards.Service.Bench;
 

@@ -10,7 +10,6 @@ using Microsoft.Extensions.Options;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Grains;
-using OrleansShards.Readers;
 using OrleansShards.Readers.Csv;
 
 var rows = 200_000;

@@ -5,17 +5,16 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using StringArray = Apache.Arrow.StringArray;
 using Apache.Arrow.Ipc;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Client;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.MainJob;
-using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
 using Spectre.Console;
 using CH = CsvHelper;
+using StringArray = Apache.Arrow.StringArray;
 
 // The main job: a sample dataset, the embedded silo on SQLite, a 2-epoch shuffled job, 4 workers
 // through the HTTP API every worker uses, and a summary computed from what the workers received.

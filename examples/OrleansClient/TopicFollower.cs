@@ -1,5 +1,5 @@
-using OrleansShards.Providers.Streams;
 using Orleans.Streams;
+using OrleansShards.Providers.Streams;
 
 namespace OrleansShards.OrleansClient;
 

@@ -4,9 +4,8 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using OrleansShards.Client;
 using OrleansShards.GrainInterfaces;
-using OrleansShards.Silo;
-using Spectre.Console;
 using OrleansShards.Silo.Hosting;
+using Spectre.Console;
 
 namespace OrleansShards.Cli;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using OrleansShards.Client;
 
 namespace OrleansShards.Cli;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace OrleansShards.Client;
 
 /// <summary>Where an append landed (<c>POST /v1/topics/{t}/partitions/{p}/records</c>).</summary>

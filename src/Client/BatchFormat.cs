@@ -1,8 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Apache.Arrow;
-using Apache.Arrow.Ipc;
-
 namespace OrleansShards.Client;
 
 /// <summary>The wire format of a batch: JSON records or an Arrow IPC stream.</summary>

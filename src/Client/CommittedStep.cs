@@ -1,8 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Apache.Arrow;
-using Apache.Arrow.Ipc;
-
 namespace OrleansShards.Client;
 
 /// <summary>The last commit of a run: the step the trainer's durable checkpoint holds.</summary>

@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-
 namespace OrleansShards.Client;
 
 /// <summary>How <see cref="ShardsClient.ConsumeAsync"/> and <see cref="ShardsClient.ProcessAsync"/> lease and read.</summary>

@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-
 namespace OrleansShards.Client;
 
 /// <summary>What <see cref="ShardsClient.ProcessAsync"/> did.</summary>

@@ -1,15 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using Polly;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-using OrleansShards.GrainInterfaces.Http;
-using ReportAnswer = OrleansShards.GrainInterfaces.Http.ReportAnswer;
 
 namespace OrleansShards.Client;
 

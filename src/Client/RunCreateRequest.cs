@@ -1,8 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Apache.Arrow;
-using Apache.Arrow.Ipc;
-
 namespace OrleansShards.Client;
 
 /// <summary>The body of <c>POST /v1/jobs/{id}/runs</c>: a synchronous data-parallel training run over the job.</summary>

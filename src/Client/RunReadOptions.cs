@@ -1,8 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Apache.Arrow;
-using Apache.Arrow.Ipc;
-
 namespace OrleansShards.Client;
 
 /// <summary>How <see cref="ShardsClient.ReadRunAsync"/> walks a rank's steps.</summary>

@@ -1,8 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Apache.Arrow;
-using Apache.Arrow.Ipc;
-
 namespace OrleansShards.Client;
 
 /// <summary>A step of a run: the epoch, from 0, and the step within it, from 0.</summary>

@@ -1,16 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Polly;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-using OrleansShards.GrainInterfaces.Http;
-using ReportAnswer = OrleansShards.GrainInterfaces.Http.ReportAnswer;
-
 namespace OrleansShards.Client;
 
 /// <summary>An error answer of the API (an RFC 9457 ProblemDetails), with the field at fault when the server named one.</summary>

@@ -5,10 +5,10 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Polly;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.GrainInterfaces.Http;
+using Polly;
 using ReportAnswer = OrleansShards.GrainInterfaces.Http.ReportAnswer;
 
 namespace OrleansShards.Client;

@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-
 namespace OrleansShards.Client;
 
 /// <summary>How a leased task was reported.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace OrleansShards.Client;
 
 /// <summary>A page of a topic partition (<c>GET /v1/topics/{t}/partitions/{p}/records</c>).</summary>

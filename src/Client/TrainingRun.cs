@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Apache.Arrow;
-using Apache.Arrow.Ipc;
 
 namespace OrleansShards.Client;
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace OrleansShards.Core;
 
 /// <summary>A lease handed to a worker.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace OrleansShards.Core;
 
 /// <summary>How the splitter of a live partition cuts the records that arrived into shards.</summary>

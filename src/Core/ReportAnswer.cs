@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace OrleansShards.Core;
 
 /// <summary>The answer to a report, with the reason when it was not accepted.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace OrleansShards.Core;
 
 /// <summary>A shard: the records <c>[Start, End)</c> of one partition.</summary>

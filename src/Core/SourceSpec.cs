@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using OrleansShards.Core.Sources;
 using Registry = OrleansShards.Core.Sources.SourceKinds;
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace OrleansShards.Core;
 
 /// <summary>How a task book hands out and takes back shards.</summary>

@@ -1,5 +1,3 @@
-using OrleansShards.Core;
-
 namespace OrleansShards.GrainInterfaces;
 
 /// <summary>The answer to creating a run.</summary>

@@ -1,5 +1,3 @@
-using OrleansShards.Core;
-
 namespace OrleansShards.GrainInterfaces;
 
 /// <summary>The names of a job's runs, so that <c>GET /v1/jobs/{id}/runs</c> can list them. Keyed by job id.</summary>

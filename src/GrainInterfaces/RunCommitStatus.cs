@@ -1,5 +1,3 @@
-using OrleansShards.Core;
-
 namespace OrleansShards.GrainInterfaces;
 
 /// <summary>A commit as the run's status shows it.</summary>

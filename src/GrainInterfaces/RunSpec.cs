@@ -1,5 +1,3 @@
-using OrleansShards.Core;
-
 namespace OrleansShards.GrainInterfaces;
 
 /// <summary>What a client asks for when it creates a training run (issue 14).</summary>

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
-using Orleans.Concurrency;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 

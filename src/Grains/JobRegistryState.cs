@@ -1,5 +1,3 @@
-using OrleansShards.GrainInterfaces;
-
 namespace OrleansShards.Grains;
 
 /// <summary>The persisted set of job ids.</summary>

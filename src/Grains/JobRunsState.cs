@@ -1,6 +1,3 @@
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-
 namespace OrleansShards.Grains;
 
 /// <summary>The persisted names of a job's runs.</summary>

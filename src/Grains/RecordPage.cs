@@ -1,7 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Options;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
 using OrleansShards.Readers;
 
 namespace OrleansShards.Grains;

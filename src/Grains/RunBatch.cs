@@ -1,10 +1,4 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Arrow;
 

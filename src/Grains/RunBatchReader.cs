@@ -6,7 +6,6 @@ using Microsoft.Extensions.Options;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Readers;
-using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Grains;
 

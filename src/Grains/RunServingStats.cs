@@ -1,13 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-using OrleansShards.Readers;
-using OrleansShards.Readers.Arrow;
-
 namespace OrleansShards.Grains;
 
 /// <summary>How a run's batches were served on this silo: fetches, prefetch hits and latency percentiles.</summary>

@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
 using OrleansShards.Core;
-using OrleansShards.Core.Sources;
-using OrleansShards.Readers.Csv;
 
 namespace OrleansShards.Readers;
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using OrleansShards.Readers.Arrow;
-
 namespace OrleansShards.Readers;
 
 /// <summary>One file (a partition) as a reader sees it.</summary>

@@ -1,6 +1,3 @@
-using System.IO.Enumeration;
-using OrleansShards.Readers.Indexing;
-
 namespace OrleansShards.Readers;
 
 /// <summary>A path or pattern that resolves outside every configured data root.</summary>

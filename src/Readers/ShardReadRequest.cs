@@ -1,6 +1,3 @@
-using System.Text.Json;
-using OrleansShards.Readers.Arrow;
-
 namespace OrleansShards.Readers;
 
 /// <summary>A request to read the records <c>[Start, End)</c> of one file.</summary>

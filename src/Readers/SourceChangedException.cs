@@ -1,6 +1,3 @@
-using System.Text.Json;
-using OrleansShards.Readers.Arrow;
-
 namespace OrleansShards.Readers;
 
 /// <summary>A file changed after the job pinned its fingerprint.</summary>

@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using OrleansShards.Core;
-using OrleansShards.Core.Sources;
-using OrleansShards.Readers.Csv;
-
 namespace OrleansShards.Readers;
 
 /// <summary>A source spec that names something that does not exist or may not be read; names the field at fault.</summary>

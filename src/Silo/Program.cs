@@ -1,4 +1,3 @@
-using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
 
 // `migrate`: apply the schemas the configured databases need, then exit (a Kubernetes Job runs the image so).

@@ -1,8 +1,3 @@
-using System.Runtime.CompilerServices;
-using OrleansShards.Core;
-using OrleansShards.Readers;
-using OrleansShards.Readers.Csv;
-
 namespace OrleansShards.StaticIteration;
 
 /// <summary>What one worker gets from <see cref="StaticIterator"/> in every epoch.</summary>

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using OrleansShards.GrainInterfaces;
-using static OrleansShards.Cli.Tests.ShardsProcess;
 using OrleansShards.Tests.Servers;
+using static OrleansShards.Cli.Tests.ShardsProcess;
 
 namespace OrleansShards.Cli.Tests;
 

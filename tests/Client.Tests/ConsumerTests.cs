@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using OrleansShards.Client;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Tests.Servers;

@@ -1,4 +1,3 @@
-using OrleansShards.Client;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Tests.Servers;

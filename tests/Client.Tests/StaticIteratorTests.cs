@@ -4,7 +4,6 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using FsCheck;
 using FsCheck.Xunit;
-using OrleansShards.Client;
 using OrleansShards.Core;
 using OrleansShards.Readers;
 using OrleansShards.StaticIteration;

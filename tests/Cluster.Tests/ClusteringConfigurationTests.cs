@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
-using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Cluster.Tests;

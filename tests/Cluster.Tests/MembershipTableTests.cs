@@ -1,4 +1,3 @@
-using OrleansShards.Tests.Sql;
 using System.Net;
 using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,10 +6,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
-using Orleans.Runtime;
 using Orleans.Runtime.Membership;
 using Orleans.Runtime.MembershipService;
 using OrleansShards.Providers.Postgres;
+using OrleansShards.Tests.Sql;
 
 namespace OrleansShards.Cluster.Tests;
 

@@ -1,6 +1,6 @@
-using OrleansShards.Tests.Sql;
 using System.Diagnostics;
 using Npgsql;
+using OrleansShards.Tests.Sql;
 
 namespace OrleansShards.Cluster.Tests;
 

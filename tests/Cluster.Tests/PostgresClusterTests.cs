@@ -1,6 +1,5 @@
-using OrleansShards.Tests.Sql;
 using Npgsql;
-using Orleans.Runtime;
+using OrleansShards.Tests.Sql;
 
 namespace OrleansShards.Cluster.Tests;
 

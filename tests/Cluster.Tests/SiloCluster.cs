@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
-using Orleans.Runtime;
 using OrleansShards.Client;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;

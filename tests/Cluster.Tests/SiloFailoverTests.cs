@@ -1,8 +1,7 @@
+using System.Diagnostics;
+using OrleansShards.GrainInterfaces;
 using OrleansShards.Tests.Servers;
 using OrleansShards.Tests.Sql;
-using System.Diagnostics;
-using Orleans.Runtime;
-using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Cluster.Tests;
 

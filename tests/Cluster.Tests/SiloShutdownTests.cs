@@ -1,7 +1,6 @@
-using OrleansShards.Tests.Servers;
 using System.Diagnostics;
-using Orleans.Runtime;
 using OrleansShards.GrainInterfaces;
+using OrleansShards.Tests.Servers;
 
 namespace OrleansShards.Cluster.Tests;
 

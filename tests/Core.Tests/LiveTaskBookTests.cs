@@ -1,7 +1,6 @@
 using FsCheck;
 using FsCheck.Xunit;
 using Microsoft.Extensions.Time.Testing;
-using OrleansShards.Core;
 
 namespace OrleansShards.Core.Tests;
 

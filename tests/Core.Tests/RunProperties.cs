@@ -1,6 +1,5 @@
 using FsCheck;
 using FsCheck.Xunit;
-using OrleansShards.Core;
 
 namespace OrleansShards.Core.Tests;
 

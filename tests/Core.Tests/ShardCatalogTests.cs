@@ -1,5 +1,3 @@
-using OrleansShards.Core;
-
 namespace OrleansShards.Core.Tests;
 
 public class ShardCatalogTests

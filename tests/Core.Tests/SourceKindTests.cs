@@ -1,4 +1,3 @@
-using OrleansShards.Core;
 using OrleansShards.Core.Sources;
 
 namespace OrleansShards.Core.Tests;

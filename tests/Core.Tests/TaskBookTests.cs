@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using OrleansShards.Core;
 
 namespace OrleansShards.Core.Tests;
 

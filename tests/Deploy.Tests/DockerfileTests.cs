@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using k8s.Models;
-using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Deploy.Tests;

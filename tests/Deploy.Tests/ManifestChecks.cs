@@ -3,7 +3,6 @@ using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Deploy.Tests;

@@ -1,15 +1,13 @@
-using OrleansShards.Silo.Hosting;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Storage;
+using Orleans.TestingHost;
 using OrleansShards.Grains.Tests.Faults;
 using OrleansShards.Providers.Sqlite;
-using Orleans.TestingHost;
-using OrleansShards.Grains;
 using OrleansShards.Readers;
-using OrleansShards.Silo;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Grains.Tests;
 

@@ -1,10 +1,8 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
-using OrleansShards.Readers;
 using OrleansShards.Readers.TfRecord;
 
 namespace OrleansShards.Grains.Tests;

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Storage;
 using OrleansShards.Providers.Sqlite;
 
 namespace OrleansShards.Providers.Tests;

@@ -1,6 +1,3 @@
-using Orleans;
-using Orleans.Runtime;
-
 namespace OrleansShards.Providers.Tests;
 
 /// <summary>Public get/set properties: Orleans 10's default grain storage serializer is Newtonsoft JSON.</summary>

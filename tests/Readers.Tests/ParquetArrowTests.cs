@@ -1,7 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Parquet.Serialization;
 using OrleansShards.Readers.Parquet;
+using Parquet.Serialization;
 
 namespace OrleansShards.Readers.Tests;
 

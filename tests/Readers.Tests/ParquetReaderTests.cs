@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text.Json;
+using OrleansShards.Readers.Parquet;
 using Parquet;
 using Parquet.Serialization;
-using OrleansShards.Readers.Parquet;
 
 namespace OrleansShards.Readers.Tests;
 

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using static OrleansShards.Readers.Tests.TfRecordTestFiles;
 using OrleansShards.Readers.TfRecord;
+using static OrleansShards.Readers.Tests.TfRecordTestFiles;
 
 namespace OrleansShards.Readers.Tests;
 

@@ -4,7 +4,6 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Client;
-using OrleansShards.Silo;
 using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Tests.Servers;

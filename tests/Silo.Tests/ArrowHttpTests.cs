@@ -6,9 +6,8 @@ using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
-using OrleansShards.Readers;
-using OrleansShards.Readers.Tests;
 using OrleansShards.Readers.Arrow;
+using OrleansShards.Readers.Tests;
 
 namespace OrleansShards.Silo.Tests;
 

@@ -1,13 +1,10 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Logging;
-using OrleansShards.Tests.Servers;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
+using OrleansShards.Tests.Servers;
 
 namespace OrleansShards.Silo.Tests;
 

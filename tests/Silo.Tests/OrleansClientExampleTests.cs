@@ -2,11 +2,9 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Logging;
-using OrleansShards.Tests.Servers;
 using OrleansShards.Client;
 using OrleansShards.OrleansClient;
+using OrleansShards.Tests.Servers;
 
 namespace OrleansShards.Silo.Tests;
 

@@ -2,11 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
-using OrleansShards.Tests.Sql;
 using OrleansShards.Silo.Hosting;
+using OrleansShards.Tests.Sql;
 
 namespace OrleansShards.Silo.Tests;
 

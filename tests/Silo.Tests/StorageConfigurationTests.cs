@@ -12,9 +12,9 @@ using OrleansShards.Grains;
 using OrleansShards.Providers.Files;
 using OrleansShards.Providers.Postgres;
 using OrleansShards.Providers.Sqlite;
+using OrleansShards.Silo.Hosting;
 using OrleansShards.Testing.Servers;
 using OrleansShards.Tests.Sql;
-using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Silo.Tests;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace OrleansShards.GrainInterfaces.Http;
 
 /// <summary>The answer of <c>GET /v1/jobs</c>.</summary>

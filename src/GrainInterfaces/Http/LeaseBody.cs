@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace OrleansShards.GrainInterfaces.Http;
 
 /// <summary>Body of <c>POST /v1/jobs/{id}/leases</c>.</summary>

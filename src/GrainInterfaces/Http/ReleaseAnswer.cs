@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace OrleansShards.GrainInterfaces.Http;
 
 /// <summary>The answer of <c>POST /v1/jobs/{id}/releases</c>.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace OrleansShards.GrainInterfaces.Http;
 
 /// <summary>The values of <see cref="ReportBody.Outcome"/> on the wire.</summary>

@@ -1,12 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Orleans;
-using Orleans.Configuration;
-using Orleans.Hosting;
-using Orleans.Runtime;
-using Orleans.Runtime.Hosting;
-using Orleans.Storage;
-
 namespace OrleansShards.Providers.Files;
 
 /// <summary>Checks <see cref="FileGrainStorageOptions"/> when the silo starts, naming the provider and the field at fault.</summary>

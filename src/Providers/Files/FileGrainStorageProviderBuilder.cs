@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Orleans;
-using Orleans.Hosting;
 using Orleans.Providers;
 using Orleans.Storage;
 using OrleansShards.Providers.Files;

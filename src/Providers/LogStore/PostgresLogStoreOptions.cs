@@ -1,5 +1,3 @@
-using OrleansShards.Providers.Sqlite;
-
 namespace OrleansShards.Providers.LogStore;
 
 /// <summary>Options of <see cref="PostgresLogStore"/>.</summary>

@@ -1,5 +1,3 @@
-using OrleansShards.Providers.Sqlite;
-
 namespace OrleansShards.Providers.LogStore;
 
 /// <summary>Options shared by the relational log stores. Plain values, so they bind from configuration.</summary>

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace OrleansShards.Providers.Postgres;
 
 /// <summary>What <see cref="PostgresClusteringSchema.ApplyAsync(string, CancellationToken)"/> found and did.</summary>

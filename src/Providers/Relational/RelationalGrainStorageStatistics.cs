@@ -1,13 +1,3 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Orleans;
-using Orleans.Configuration;
-using Orleans.Runtime;
-using Orleans.Serialization.Serializers;
-using Orleans.Storage;
-
 namespace OrleansShards.Providers.Relational;
 
 /// <summary>

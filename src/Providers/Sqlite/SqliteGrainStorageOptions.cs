@@ -1,4 +1,3 @@
-using Orleans;
 using OrleansShards.Providers.Relational;
 
 namespace OrleansShards.Providers.Sqlite;

@@ -1,6 +1,3 @@
-using Orleans;
-using OrleansShards.Providers.Relational;
-
 namespace OrleansShards.Providers.Sqlite;
 
 /// <summary>

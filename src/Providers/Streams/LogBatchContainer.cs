@@ -1,5 +1,3 @@
-using System.Text;
-using Orleans.Runtime;
 using Orleans.Streams;
 
 namespace OrleansShards.Providers.Streams;

@@ -1,6 +1,4 @@
 using System.Text;
-using Orleans.Runtime;
-using Orleans.Streams;
 
 namespace OrleansShards.Providers.Streams;
 

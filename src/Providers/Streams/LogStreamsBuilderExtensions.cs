@@ -1,5 +1,4 @@
 using Orleans.Configuration;
-using Orleans.Hosting;
 using Orleans.Streams;
 
 namespace OrleansShards.Providers.Streams;

@@ -1,9 +1,3 @@
-using System.Buffers;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using OrleansShards.Readers.Indexing;
-using CH = CsvHelper;
-
 namespace OrleansShards.Readers.Csv;
 
 /// <summary>How <see cref="CsvPartitionReader"/> reads its files.</summary>

@@ -1,6 +1,4 @@
-using System.Globalization;
 using OrleansShards.Core;
-using OrleansShards.Readers.JsonLines;
 
 namespace OrleansShards.Readers.Live;
 

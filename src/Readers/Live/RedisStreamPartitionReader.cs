@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using OrleansShards.Core;
 using StackExchange.Redis;
 
 namespace OrleansShards.Readers.Live;

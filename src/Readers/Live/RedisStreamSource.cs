@@ -1,7 +1,4 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text.Json;
 using OrleansShards.Core;
 using StackExchange.Redis;
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using OrleansShards.Core;
 using OrleansShards.Readers.JsonLines;
 

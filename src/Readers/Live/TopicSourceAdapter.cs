@@ -1,6 +1,5 @@
 using System.Globalization;
 using OrleansShards.Core;
-using OrleansShards.Readers.JsonLines;
 
 namespace OrleansShards.Readers.Live;
 

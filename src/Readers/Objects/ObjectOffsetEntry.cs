@@ -1,10 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
-using System.IO.Hashing;
-using System.Text;
-using OrleansShards.Readers.Csv;
-
 namespace OrleansShards.Readers.Objects;
 
 /// <summary>One object of a partition as its offset entry: its key and version, and where its records lie in the partition.</summary>

@@ -1,10 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
-using System.IO.Hashing;
-using System.Text;
-using OrleansShards.Readers.Csv;
-
 namespace OrleansShards.Readers.Objects;
 
 /// <summary>A described partition of an object source: its objects in order, with their record counts.</summary>

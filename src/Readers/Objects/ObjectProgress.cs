@@ -1,10 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
-using System.IO.Hashing;
-using System.Text;
-using OrleansShards.Readers.Csv;
-
 namespace OrleansShards.Readers.Objects;
 
 /// <summary>How far a partition offset reached into one object: its key and the records of it read (both 64-bit counts).</summary>

@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
-using System.IO.Hashing;
-using System.Text;
 using OrleansShards.Readers.Csv;
 
 namespace OrleansShards.Readers.Objects;

@@ -4,9 +4,9 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Field = Apache.Arrow.Field;
-using Parquet.Schema;
 using OrleansShards.Readers.Arrow;
+using Parquet.Schema;
+using Field = Apache.Arrow.Field;
 
 namespace OrleansShards.Readers.Parquet;
 

@@ -1,9 +1,8 @@
-using System.Collections.Concurrent;
 using System.IO.Hashing;
+using OrleansShards.Readers.Indexing;
 using Parquet;
 using Parquet.Meta;
 using Parquet.Schema;
-using OrleansShards.Readers.Indexing;
 
 namespace OrleansShards.Readers.Parquet;
 

@@ -1,6 +1,3 @@
-using System.Data.Common;
-using OrleansShards.Core;
-
 namespace OrleansShards.Readers.Sql;
 
 /// <summary>Settings of SQL table sources.</summary>

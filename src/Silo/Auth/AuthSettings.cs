@@ -1,7 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-
 namespace OrleansShards.Silo.Auth;
 
 /// <summary>Authentication settings, bound from <c>Shards:Auth</c>. Authentication is on once a token or a token file is configured.</summary>

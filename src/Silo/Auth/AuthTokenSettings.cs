@@ -1,7 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-
 namespace OrleansShards.Silo.Auth;
 
 /// <summary>One configured token, bound from <c>Shards:Auth:Tokens:{n}</c>.</summary>

@@ -1,7 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-
 namespace OrleansShards.Silo.Auth;
 
 /// <summary>The roles a bearer token can carry (README "Authentication" has the matrix of what each may do).</summary>

@@ -1,7 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-
 namespace OrleansShards.Silo.Auth;
 
 /// <summary>An authenticated token holder: the role and the display name, never the token.</summary>

@@ -1,8 +1,4 @@
-using System.Net;
-using Npgsql;
-using Orleans.Configuration;
 using OrleansShards.Providers.Postgres;
-using OrleansShards.Readers;
 
 namespace OrleansShards.Silo.Hosting;
 

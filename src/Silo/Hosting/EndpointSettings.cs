@@ -1,8 +1,3 @@
-using Orleans.Dashboard;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
-using OrleansShards.Grains;
-
 namespace OrleansShards.Silo.Hosting;
 
 /// <summary>An HTTP endpoint that configuration turns on or off and places.</summary>

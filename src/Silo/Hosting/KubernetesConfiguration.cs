@@ -1,4 +1,3 @@
-using Orleans.Hosting.Kubernetes;
 using OrleansShards.Grains;
 
 namespace OrleansShards.Silo.Hosting;

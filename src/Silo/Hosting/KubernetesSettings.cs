@@ -1,6 +1,3 @@
-using Orleans.Hosting.Kubernetes;
-using OrleansShards.Grains;
-
 namespace OrleansShards.Silo.Hosting;
 
 /// <summary>

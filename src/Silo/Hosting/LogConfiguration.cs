@@ -1,9 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using OrleansShards.Core;
-using OrleansShards.Providers.Streams;
 using OrleansShards.Providers.LogStore;
+using OrleansShards.Providers.Streams;
 using OrleansShards.Readers;
-using OrleansShards.Readers.Live;
 
 namespace OrleansShards.Silo.Hosting;
 

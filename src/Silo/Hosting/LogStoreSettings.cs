@@ -1,10 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using OrleansShards.Core;
-using OrleansShards.Providers.Streams;
-using OrleansShards.Providers.LogStore;
-using OrleansShards.Readers;
-using OrleansShards.Readers.Live;
-
 namespace OrleansShards.Silo.Hosting;
 
 /// <summary>Settings of the built-in log, bound from <c>Shards:LogStore</c>.</summary>

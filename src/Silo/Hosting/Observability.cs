@@ -1,6 +1,6 @@
-using Orleans.Dashboard;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Orleans.Dashboard;
 using OrleansShards.Grains;
 
 namespace OrleansShards.Silo.Hosting;

@@ -1,6 +1,3 @@
-using Orleans.Dashboard;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using OrleansShards.Grains;
 
 namespace OrleansShards.Silo.Hosting;

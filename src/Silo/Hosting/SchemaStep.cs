@@ -1,5 +1,3 @@
-using OrleansShards.Providers.Postgres;
-
 namespace OrleansShards.Silo.Hosting;
 
 /// <summary>One schema that a store of the configuration may need.</summary>

@@ -1,16 +1,14 @@
-using OrleansShards.Silo.Http;
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Orleans.Providers;
 using Orleans.Storage;
 using OrleansShards.Grains;
-using OrleansShards.Readers;
 using OrleansShards.Providers.Sqlite;
+using OrleansShards.Readers;
+using OrleansShards.Silo.Http;
 
 namespace OrleansShards.Silo.Hosting;
 

@@ -1,15 +1,3 @@
-using OrleansShards.Silo.Http;
-using System.Net;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Orleans.Configuration;
-using Orleans.Providers;
-using Orleans.Storage;
-using OrleansShards.Grains;
-using OrleansShards.Readers;
 using OrleansShards.Providers.Sqlite;
 
 namespace OrleansShards.Silo.Hosting;

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Options;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
 
 namespace OrleansShards.Silo.Hosting;
 

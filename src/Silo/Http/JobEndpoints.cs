@@ -1,16 +1,13 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.GrainInterfaces.Http;
-using ReportAnswer = OrleansShards.GrainInterfaces.Http.ReportAnswer;
-using OrleansShards.Grains;
-using OrleansShards.Providers.Sqlite;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Arrow;
 using OrleansShards.Silo.Serving;
+using ReportAnswer = OrleansShards.GrainInterfaces.Http.ReportAnswer;
 
 namespace OrleansShards.Silo.Http;
 

@@ -1,8 +1,3 @@
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-
 namespace OrleansShards.Silo.Http;
 
 /// <summary>The leases in flight of a job (<c>GET /v1/jobs/{id}/leases</c>).</summary>

@@ -1,8 +1,3 @@
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-
 namespace OrleansShards.Silo.Http;
 
 /// <summary>A lease in flight as the status page shows it.</summary>

@@ -1,12 +1,4 @@
-using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
-using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
-using OrleansShards.Grains;
-using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Silo.Http;
 

@@ -1,13 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-using OrleansShards.Grains;
-using OrleansShards.Readers.Arrow;
-
 namespace OrleansShards.Silo.Http;
 
 /// <summary>Body of <c>POST /v1/jobs/{id}/runs/{run}/rewind</c>: a checkpoint name, or an epoch and a step.</summary>

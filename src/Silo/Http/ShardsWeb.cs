@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
-using Scalar.AspNetCore;
 using OrleansShards.Silo.Auth;
+using Scalar.AspNetCore;
 
 namespace OrleansShards.Silo.Http;
 

@@ -1,8 +1,3 @@
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
-using OrleansShards.Core;
-using OrleansShards.GrainInterfaces;
-
 namespace OrleansShards.Silo.Http;
 
 /// <summary>Every job of the cluster at one moment (<c>GET /v1/status</c>, and each event of <c>GET /v1/status/stream</c>).</summary>

@@ -1,5 +1,3 @@
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 

@@ -1,9 +1,9 @@
-using OrleansShards.Tests.Servers;
 using System.Globalization;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Live;
+using OrleansShards.Tests.Servers;
 using StackExchange.Redis;
 
 namespace OrleansShards.Grains.Tests.Live;

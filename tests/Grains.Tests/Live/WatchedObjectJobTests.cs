@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Readers;

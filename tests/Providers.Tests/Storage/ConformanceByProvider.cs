@@ -4,8 +4,6 @@ using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
-using Orleans.Hosting;
-using Orleans.Runtime;
 using Orleans.Storage;
 using OrleansShards.Providers.Files;
 using OrleansShards.Providers.Postgres;

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Orleans.Hosting;
 using Orleans.Storage;
 using OrleansShards.Providers.Files;
 using OrleansShards.Providers.Postgres;

@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Streams;
 using Orleans.TestingHost;
-using OrleansShards.Core;
 using OrleansShards.Providers.LogStore;
 using OrleansShards.Providers.Sqlite;
 using OrleansShards.Providers.Streams;

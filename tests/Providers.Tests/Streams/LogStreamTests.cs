@@ -1,7 +1,4 @@
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Streams;
-using OrleansShards.Core;
 using OrleansShards.Providers.Streams;
 
 namespace OrleansShards.Providers.Tests.Streams;

@@ -7,7 +7,6 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Azure.Storage;
 using Azure.Storage.Blobs;
-using OrleansShards.Readers;
 
 [assembly: AssemblyFixture(typeof(OrleansShards.Readers.Tests.Objects.ObjectServers))]
 

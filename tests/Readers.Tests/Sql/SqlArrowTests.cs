@@ -1,7 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using OrleansShards.Tests.Sql;
 using OrleansShards.Readers.Arrow;
+using OrleansShards.Tests.Sql;
 
 namespace OrleansShards.Readers.Tests.Sql;
 

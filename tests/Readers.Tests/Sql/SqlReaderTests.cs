@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using OrleansShards.Core;
 using OrleansShards.Readers.Sql;
 using OrleansShards.Tests.Sql;
 
