@@ -155,7 +155,7 @@ public sealed class RunOrder
         var range = _catalog[index];
 
         // Layer 2: the record of the shard, in the order a leased shuffled shard is read.
-        var inShard = new SeededPermutation(range.Length, DeterministicHash.Mix(_seed, (ulong)_epoch, (ulong)index));
+        var inShard = SeededPermutation.WithinShard(range.Length, _seed, _epoch, index);
         return new RunSlot(index, range, inShard.At(streamPosition - StartOf(low)));
     }
 

@@ -33,6 +33,17 @@ public readonly struct SeededPermutation
         _halfMask = (1UL << _halfBits) - 1;
     }
 
+    /// <summary>
+    /// The order of a shuffled shard's records in <paramref name="epoch"/>: the one a leased shard is read in and the one
+    /// a training run's global order uses, so the two never drift apart.
+    /// </summary>
+    /// <param name="length">The shard's number of records.</param>
+    /// <param name="seed">The job's seed.</param>
+    /// <param name="epoch">The epoch.</param>
+    /// <param name="shardIndex">The shard's index in the job's shard catalogue (or its partition for live shards).</param>
+    public static SeededPermutation WithinShard(long length, ulong seed, long epoch, long shardIndex) =>
+        new(length, DeterministicHash.Mix(seed, (ulong)epoch, (ulong)shardIndex));
+
     /// <summary>The size of the domain.</summary>
     public long Count => _count;
 

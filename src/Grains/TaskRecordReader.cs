@@ -88,7 +88,7 @@ public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptio
             return new RecordPage(batch, null, Math.Min(count, batch.Count), next);
         }
 
-        var order = new SeededPermutation(shard.Length, DeterministicHash.Mix(unchecked((ulong)plan.Seed), (ulong)epoch, (ulong)shardIndex));
+        var order = SeededPermutation.WithinShard(shard.Length, unchecked((ulong)plan.Seed), epoch, shardIndex);
         var rows = new int[count];
         int first = int.MaxValue, last = -1;
         for (var i = 0; i < rows.Length; i++)
