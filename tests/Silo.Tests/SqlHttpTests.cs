@@ -57,6 +57,8 @@ public sealed class SqlHttpTests(PostgresServer server)
             builder =>
             {
                 builder.Logging.SetMinimumLevel(LogLevel.Trace);
+                // Every level of every category, Orleans' and ASP.NET Core's too (quiet by default), so a leaked secret shows.
+                builder.Logging.AddFilter<CapturedLogs>(null, LogLevel.Trace);
                 builder.Logging.AddProvider(logs);
             });
         try

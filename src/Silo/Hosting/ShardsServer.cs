@@ -53,6 +53,7 @@ public static class ShardsServer
         builder.AddShardsWeb();
 
         builder.AddShardsObservability();
+        builder.AddShardsLogging();
         builder.UseOrleans(silo =>
         {
             UseClustering(silo, host);
@@ -128,6 +129,7 @@ public static class ShardsServer
         var builder = CreateBuilder(args);
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.UseShardsRequestLogging();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();

@@ -11,6 +11,9 @@ public sealed class CapturedLogs : ILoggerProvider
 
     public int Count => _entries.Count;
 
+    /// <summary>Everything captured, an entry each (an entry may span lines).</summary>
+    public IReadOnlyList<string> Entries => [.. _entries];
+
     /// <summary>Everything captured, one entry a line.</summary>
     public string Text() => string.Join('\n', _entries);
 
