@@ -17,6 +17,9 @@ internal static class CliErrors
         ShardsApiException api => api.Field is { Length: > 0 } field && !api.Detail.Contains(field, StringComparison.Ordinal)
             ? $"{api.Detail} (field '{field}', HTTP {api.Status})"
             : $"{api.Detail} (HTTP {api.Status})",
+        HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse } =>
+            $"{server} accepted the connection but did not answer HTTP: is it an Orleans silo or gateway port (11111, 30000 by default)? "
+            + "The HTTP API listens on the server's --urls address (http://127.0.0.1:5080 in the README's examples)",
         HttpRequestException http => $"cannot reach {server} : {Reason(http)}",
         TaskCanceledException or TimeoutException => $"no answer from {server} in time",
         UnauthorizedAccessException or IOException => e.Message,

@@ -67,7 +67,9 @@ internal static class JobWatch
                 while (true)
                 {
                     rate.Add(job.Records.Delivered, job.Shards.Done);
-                    for (var e = 0; e < job.Epochs; e++)
+                    var shown = JobProgress.Of(job, client.Options.TimeProvider.GetUtcNow());
+                    // A live job has no epochs to fill: its partitions' committed offsets are its progress.
+                    for (var e = 0; e < (shown.Live ? 0 : job.Epochs); e++)
                     {
                         if (!epochs.TryGetValue(e, out var bar))
                         {
@@ -78,21 +80,29 @@ internal static class JobWatch
                         bar.Value = EpochDone(job, e);
                     }
 
-                    foreach (var p in job.Partitions)
+                    foreach (var p in job.Partitions.Where(_ => shown.Live))
                     {
+                        // Live partitions: committed of appended. (A static job's status gives each partition's size,
+                        // not its progress, so static jobs show epochs and records only, no bar that would sit at 0%.)
                         if (!partitions.TryGetValue(p.Partition, out var bar))
                         {
-                            bar = partitions[p.Partition] = progress.AddTask(Markup.Escape($"  p{p.Partition} {Path.GetFileName(p.Path)}"), maxValue: 1);
+                            bar = partitions[p.Partition] = progress.AddTask(Markup.Escape($"  p{p.Partition}"), maxValue: 1);
                         }
 
-                        // The status gives each partition's size, not its shards done: the bar runs until the job ends.
-                        bar.Description = Markup.Escape($"  p{p.Partition} {Path.GetFileName(p.Path)}: {(p.Records is { } r ? JobTables.N(r) : "?")} records, {(p.Shards is { } s ? JobTables.N(s) : "?")} shards");
-                        bar.IsIndeterminate = !Ended(job);
+                        bar.MaxValue = Math.Max(1, p.HighWatermark ?? 0);
+                        bar.Value = Math.Min(bar.MaxValue, p.Committed ?? 0);
+                        bar.Description = Markup.Escape($"  p{p.Partition} {Path.GetFileName(p.Path)}: committed {JobTables.N(p.Committed ?? 0)} of {JobTables.N(p.HighWatermark ?? 0)}, lag {JobTables.N(p.Lag ?? 0)}");
                     }
 
-                    summary.Description = $"records {JobTables.N(job.Records.Delivered)} · {rate.RecordsPerSecond:N0}/s · {job.State}";
-                    summary.MaxValue = Math.Max(1, job.Records.Total is { } total ? total * job.Epochs : 1);
+                    summary.Description = Markup.Escape(
+                        $"records {JobTables.N(job.Records.Delivered)}{(job.Records.Total is { } all ? $" of {JobTables.N(all)}" : "")} · {rate.RecordsPerSecond:N0}/s"
+                        + (shown.Live ? $" · lag {JobTables.N(shown.Lag ?? 0)}" : "")
+                        + (shown.AttemptsFailed > 0 ? $" · {JobTables.N(shown.AttemptsFailed)} attempts failed" : "")
+                        + $" · {JobProgress.Duration(shown.Elapsed)} · {job.State}");
+                    // Records.Total already counts every epoch.
+                    summary.MaxValue = Math.Max(1, job.Records.Total ?? 1);
                     summary.Value = job.Records.Total is null ? 0 : job.Records.Delivered;
+                    summary.IsIndeterminate = shown.Live && !Ended(job);
                     if (Ended(job))
                     {
                         if (job.State == JobStates.Completed)
@@ -122,12 +132,8 @@ internal static class JobWatch
         while (true)
         {
             rate.Add(job.Records.Delivered, job.Shards.Done);
-            var done = EpochDone(job, job.Epoch);
-            var percent = job.Shards.Total == 0 ? 0 : 100.0 * done / job.Shards.Total;
-            var eta = rate.Eta(job.Shards.Total - done + (long)(job.Epochs - job.Epoch - 1) * job.Shards.Total);
-            var line = string.Create(
-                CultureInfo.InvariantCulture,
-                $"{job.State} epoch {Math.Min(job.Epoch + 1, job.Epochs)}/{job.Epochs} shards {done}/{job.Shards.Total} ({percent:F0}%) doing {job.Shards.Doing} failed {job.Shards.Failed} records {job.Records.Delivered} {rate.RecordsPerSecond:F0}/s eta {(eta is { } t ? t.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) : "?")}");
+            var progress = JobProgress.Of(job, client.Options.TimeProvider.GetUtcNow());
+            var line = progress.Live ? LiveLine(job, progress, rate.RecordsPerSecond) : StaticLine(job, progress, rate.RecordsPerSecond);
             if (line != previous)
             {
                 Console.Out.WriteLine(line);
@@ -143,6 +149,19 @@ internal static class JobWatch
             job = await client.GetJobAsync(first.Id, cancellationToken);
         }
     }
+
+    private static string StaticLine(JobStatus job, JobProgress progress, double recordsPerSecond)
+    {
+        var done = EpochDone(job, job.Epoch);
+        var percent = job.Shards.Total == 0 ? 0 : 100.0 * done / job.Shards.Total;
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"{job.State} epoch {Math.Min(job.Epoch + 1, job.Epochs)}/{job.Epochs} shards {done}/{job.Shards.Total} ({percent:F0}%) all epochs {JobProgress.Percent(progress.Fraction)} doing {job.Shards.Doing} dead-lettered {job.Shards.Failed} attempts failed {progress.AttemptsFailed} records {job.Records.Delivered} {recordsPerSecond:F0}/s elapsed {JobProgress.Duration(progress.Elapsed)} eta {JobProgress.Duration(progress.Eta(job, recordsPerSecond))}");
+    }
+
+    private static string LiveLine(JobStatus job, JobProgress progress, double recordsPerSecond) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{job.State} live partitions {job.Partitions.Count} appended {progress.HighWatermark} committed {progress.Committed} lag {progress.Lag} shards done {job.Shards.Done} doing {job.Shards.Doing} dead-lettered {job.Shards.Failed} attempts failed {progress.AttemptsFailed} records {job.Records.Delivered} {recordsPerSecond:F0}/s elapsed {JobProgress.Duration(progress.Elapsed)}");
 
     /// <summary>Shards done in epoch <paramref name="epoch"/>: the history for past epochs, the counters for the current one.</summary>
     private static long EpochDone(JobStatus job, int epoch) =>

@@ -131,37 +131,37 @@ internal static class RunCommands
 
         if (runs.Count == 0)
         {
-            AnsiConsole.MarkupLine($"[grey]no runs of job {Markup.Escape(job)}[/]");
+            Console.Out.WriteLine($"no runs of job {job}");
             return 0;
         }
 
-        var table = new Table().AddColumns("run", "G", "steps/epoch", "epochs", "committed", "checkpoint", "resume at", "finished");
+        var table = new CliTable("run", "G", "steps/epoch", "epochs", "committed", "checkpoint", "resume at", "finished");
         foreach (var run in runs)
         {
-            table.AddRow(
-                Markup.Escape(run.Run), N(run.GlobalBatchSize), run.StepsPerEpoch is { } steps ? N(steps) : "live", N(run.Epochs),
-                run.Committed is { } c ? Position(new RunStep(c.Epoch, c.Step)) : "-", Markup.Escape(run.Committed?.Checkpoint ?? "-"),
-                Position(run.ResumeAt), run.Finished ? "[green]yes[/]" : "no");
+            table.Add(
+                run.Run, N(run.GlobalBatchSize), run.StepsPerEpoch is { } steps ? N(steps) : "live", N(run.Epochs),
+                run.Committed is { } c ? Position(new RunStep(c.Epoch, c.Step)) : "-", run.Committed?.Checkpoint ?? "-",
+                Position(run.ResumeAt), run.Finished ? new CliCell("yes", "green") : "no");
         }
 
-        AnsiConsole.Write(table);
+        table.Write();
         return 0;
     }
 
     private static void WriteDetails(TrainingRun run)
     {
-        var grid = new Table().HideHeaders().AddColumns("", "");
-        grid.AddRow("run", Markup.Escape(run.Run));
-        grid.AddRow("global batch", $"{N(run.GlobalBatchSize)} records a step{(run.DropRemainder ? ", remainder dropped" : ", last step filled up")}");
-        grid.AddRow("steps", run.StepsPerEpoch is { } steps ? $"{N(steps)} an epoch, {N(run.Epochs)} epoch(s)" : "live: one endless epoch");
-        grid.AddRow("committed", Markup.Escape(Committed(run)));
-        grid.AddRow("resume at", Position(run.ResumeAt) + (run.Finished ? " [green](finished)[/]" : ""));
+        var grid = new CliTable("field", "value") { ShowHeaders = false };
+        grid.Add("run", run.Run);
+        grid.Add("global batch", $"{N(run.GlobalBatchSize)} records a step{(run.DropRemainder ? ", remainder dropped" : ", last step filled up")}");
+        grid.Add("steps", run.StepsPerEpoch is { } steps ? $"{N(steps)} an epoch, {N(run.Epochs)} epoch(s)" : "live: one endless epoch");
+        grid.Add("committed", Committed(run));
+        grid.Add("resume at", run.Finished ? new CliCell(Position(run.ResumeAt) + " (finished)", "green") : Position(run.ResumeAt));
         foreach (var (key, value) in run.More ?? new Dictionary<string, System.Text.Json.JsonElement>())
         {
-            grid.AddRow(Markup.Escape(key), Markup.Escape(value.ToString()));
+            grid.Add(key, value.ToString());
         }
 
-        AnsiConsole.Write(grid);
+        grid.Write();
     }
 
     private static string Committed(TrainingRun run) => run.Committed is { } c

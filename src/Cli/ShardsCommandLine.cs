@@ -205,7 +205,7 @@ internal static class ShardsCommandLine
                 }
                 else
                 {
-                    JobTables.WriteDetails(one);
+                    JobTables.WriteDetails(one, client.Options.TimeProvider.GetUtcNow());
                 }
 
                 return 0;
@@ -247,7 +247,7 @@ internal static class ShardsCommandLine
         }
         else
         {
-            JobTables.WriteList(jobs);
+            JobTables.WriteList(jobs, client.Options.TimeProvider.GetUtcNow());
         }
 
         return 0;
@@ -332,68 +332,101 @@ internal static class ShardsCommandLine
 /// <summary>Tables of jobs for people.</summary>
 internal static class JobTables
 {
-    public static void WriteList(IReadOnlyList<JobStatus> jobs)
+    public static void WriteList(IReadOnlyList<JobStatus> jobs, DateTimeOffset now)
     {
         if (jobs.Count == 0)
         {
-            AnsiConsole.MarkupLine("[grey]no jobs[/]");
+            Console.Out.WriteLine("no jobs");
             return;
         }
 
-        var table = new Table().AddColumns("id", "state", "epoch", "shards done", "todo", "doing", "failed", "records");
+        var table = new CliTable("id", "state", "epoch", "progress", "shards done", "doing", "dead", "attempts failed", "records", "lag", "elapsed");
         foreach (var job in jobs)
         {
-            table.AddRow(
-                Markup.Escape(job.Id), StateMarkup(job.State), $"{Math.Min(job.Epoch + 1, job.Epochs)}/{job.Epochs}",
-                $"{job.Shards.Done}/{job.Shards.Total}", N(job.Shards.Todo), N(job.Shards.Doing), N(job.Shards.Failed), N(job.Records.Delivered));
+            var progress = JobProgress.Of(job, now);
+            table.Add(
+                job.Id, State(job.State), progress.Live ? "live" : $"{Math.Min(job.Epoch + 1, job.Epochs)}/{job.Epochs}",
+                progress.Live ? "live" : JobProgress.Percent(progress.Fraction),
+                progress.Live ? N(job.Shards.Done) : $"{N(job.Shards.Done)}/{N(job.Shards.Total)}", N(job.Shards.Doing), N(job.Shards.Failed),
+                N(progress.AttemptsFailed), N(job.Records.Delivered), progress.Lag is { } lag ? N(lag) : "-", JobProgress.Duration(progress.Elapsed));
         }
 
-        AnsiConsole.Write(table);
+        table.Write();
     }
 
-    public static void WriteDetails(JobStatus job)
+    public static void WriteDetails(JobStatus job, DateTimeOffset now)
     {
-        var grid = new Table().HideHeaders().AddColumns("", "");
-        grid.AddRow("id", Markup.Escape(job.Id));
-        grid.AddRow("state", StateMarkup(job.State));
-        grid.AddRow("source", Markup.Escape($"{job.Spec.Source?.Kind} {string.Join(", ", job.Spec.Source?.Paths ?? [job.Spec.Source?.Path ?? job.Spec.Source?.Table ?? job.Spec.Source?.Topic ?? ""])}".Trim()));
-        grid.AddRow("epoch", $"{Math.Min(job.Epoch + 1, job.Epochs)} of {job.Epochs}");
-        grid.AddRow("shards", $"{job.Shards.Total} total: {job.Shards.Done} done, {job.Shards.Todo} todo, {job.Shards.Doing} doing, {job.Shards.Failed} failed");
-        grid.AddRow("records", job.Records.Total is { } total ? $"{N(job.Records.Delivered)} delivered of {N(total)}" : $"{N(job.Records.Delivered)} delivered");
-        grid.AddRow("created", job.CreatedAt.ToString("u", CultureInfo.InvariantCulture));
-        AnsiConsole.Write(grid);
+        var progress = JobProgress.Of(job, now);
+        var grid = new CliTable("field", "value") { ShowHeaders = false };
+        grid.Add("id", job.Id);
+        grid.Add("state", State(job.State));
+        grid.Add("source", $"{job.Spec.Source?.Kind} {string.Join(", ", job.Spec.Source?.Paths ?? [job.Spec.Source?.Path ?? job.Spec.Source?.Table ?? job.Spec.Source?.Topic ?? ""])}".Trim());
+        if (progress.Live)
+        {
+            grid.Add("progress", $"live: {N(progress.Committed ?? 0)} committed of {N(progress.HighWatermark ?? 0)} appended, lag {N(progress.Lag ?? 0)}");
+        }
+        else
+        {
+            grid.Add("epoch", $"{Math.Min(job.Epoch + 1, job.Epochs)} of {job.Epochs}");
+            grid.Add("progress", $"{JobProgress.Percent(progress.Fraction)} of {job.Epochs} epoch(s)");
+        }
+
+        grid.Add("shards", $"{N(job.Shards.Total)} {(progress.Live ? "cut" : "per epoch")}: {N(job.Shards.Done)} done, {N(job.Shards.Todo)} todo, {N(job.Shards.Doing)} doing, {N(job.Shards.Failed)} dead-lettered");
+        grid.Add("records", job.Records.Total is { } total ? $"{N(job.Records.Delivered)} delivered of {N(total)}" : $"{N(job.Records.Delivered)} delivered");
+        grid.Add("attempts failed", progress.AttemptsFailed == 0 ? "0" : new CliCell(N(progress.AttemptsFailed), "red"));
+        grid.Add("created", job.CreatedAt.ToString("u", CultureInfo.InvariantCulture));
+        grid.Add("elapsed", JobProgress.Duration(progress.Elapsed));
+        if (!progress.Live && job.State is JobStates.Running or JobStates.Paused)
+        {
+            grid.Add("eta", $"{JobProgress.Duration(progress.EtaAtAverageRate(job))} (at the average rate so far)");
+        }
+
+        grid.Write();
 
         if (job.Partitions.Count > 0)
         {
-            var partitions = new Table().AddColumns("partition", "path", "records", "shards");
+            var partitions = progress.Live
+                ? new CliTable("partition", "path", "high-water mark", "split up to", "committed", "lag")
+                : new CliTable("partition", "path", "records", "shards");
             foreach (var p in job.Partitions)
             {
-                partitions.AddRow(N(p.Partition), Markup.Escape(p.Path), p.Records is { } r ? N(r) : "?", p.Shards is { } s ? N(s) : "?");
+                if (progress.Live)
+                {
+                    partitions.Add(N(p.Partition), p.Path, Maybe(p.HighWatermark), Maybe(p.SplitUpTo), Maybe(p.Committed), Maybe(p.Lag));
+                }
+                else
+                {
+                    partitions.Add(N(p.Partition), p.Path, Maybe(p.Records), Maybe(p.Shards));
+                }
             }
 
-            AnsiConsole.Write(partitions);
+            partitions.Write();
         }
 
         if (job.DeadLetters.Count > 0)
         {
-            var dead = new Table().Title("dead letters").AddColumns("task", "attempts", "last error");
-            foreach (var d in job.DeadLetters)
+            // Many shards usually die of one cause: one line per distinct error, with how many and which.
+            var dead = new CliTable("shards", "attempts", "last error", "tasks") { Title = "dead letters" };
+            foreach (var group in job.DeadLetters.GroupBy(d => CliErrors.OneLine(d.LastError)).OrderByDescending(g => g.Count()))
             {
-                dead.AddRow(Markup.Escape(d.TaskId), N(d.Attempts), Markup.Escape(d.LastError));
+                var tasks = group.Select(d => d.TaskId).ToList();
+                dead.Add(N(tasks.Count), N(group.Sum(d => (long)d.Attempts)), group.Key, string.Join(", ", tasks.Take(3)) + (tasks.Count > 3 ? $" (+{tasks.Count - 3})" : ""));
             }
 
-            AnsiConsole.Write(dead);
+            dead.Write();
         }
     }
 
-    public static string StateMarkup(string state) => state switch
+    private static string Maybe(long? value) => value is { } v ? N(v) : "?";
+
+    public static CliCell State(string state) => state switch
     {
-        JobStates.Running => "[blue]running[/]",
-        JobStates.Completed => "[green]completed[/]",
-        JobStates.Failed => "[red]failed[/]",
-        JobStates.Paused => "[yellow]paused[/]",
-        JobStates.Cancelled => "[grey]cancelled[/]",
-        _ => Markup.Escape(state),
+        JobStates.Running => new CliCell(state, "blue"),
+        JobStates.Completed => new CliCell(state, "green"),
+        JobStates.Failed => new CliCell(state, "red"),
+        JobStates.Paused => new CliCell(state, "yellow"),
+        JobStates.Cancelled => new CliCell(state, "grey"),
+        _ => state,
     };
 
     public static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);

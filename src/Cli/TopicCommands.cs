@@ -1,16 +1,17 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 
 namespace OrleansShards.Cli;
 
-/// <summary><c>shards topic create|append|tail</c>: the built-in live log (docs/http-api.md, "Topics").</summary>
+/// <summary><c>shards topic create|list|describe|delete|append|tail</c>: the built-in live log (docs/http-api.md, "Topics").</summary>
 internal static class TopicCommands
 {
     private const int AppendChunk = 1000;
 
     public static Command Build()
     {
-        var topic = new Command("topic", "Create topics of the built-in log, append records, tail a partition");
+        var topic = new Command("topic", "Create, list, describe and delete topics of the built-in log; append records, tail a partition");
 
         var createName = new Argument<string>("name") { Description = "The topic" };
         var partitions = new Option<int>("--partitions", "-p") { Description = "Number of partitions", DefaultValueFactory = _ => 1 };
@@ -130,6 +131,54 @@ internal static class TopicCommands
             }
         });
         topic.Add(tail);
+
+        var list = new Command("list", "List the topics");
+        list.SetAction(async (context, cancellationToken) =>
+        {
+            var topics = await context.Client().ListTopicsAsync(cancellationToken);
+            if (topics.Count == 0)
+            {
+                Console.Out.WriteLine("no topics");
+                return 0;
+            }
+
+            var table = new CliTable("topic", "partitions", "created");
+            foreach (var t in topics)
+            {
+                table.Add(t.Name, N(t.Partitions), t.CreatedAt.ToString("u", CultureInfo.InvariantCulture));
+            }
+
+            table.Write();
+            return 0;
+        });
+        topic.Add(list);
+
+        var describeName = new Argument<string>("name") { Description = "The topic" };
+        var describe = new Command("describe", "Show a topic's partitions: first retained offset, high-water mark, records held") { describeName };
+        describe.SetAction(async (context, cancellationToken) =>
+        {
+            var info = await context.Client().DescribeTopicAsync(context.Parse.GetRequiredValue(describeName), cancellationToken);
+            var table = new CliTable("partition", "first retained", "high-water mark", "records held") { Title = $"topic {info.Name}, created {info.CreatedAt.ToString("u", CultureInfo.InvariantCulture)}" };
+            foreach (var p in info.Partitions)
+            {
+                table.Add(N(p.Partition), N(p.FirstRetained), N(p.HighWatermark), N(p.Retained));
+            }
+
+            table.Write();
+            return 0;
+        });
+        topic.Add(describe);
+
+        var deleteName = new Argument<string>("name") { Description = "The topic" };
+        var delete = new Command("delete", "Delete a topic and all its records") { deleteName };
+        delete.SetAction(async (context, cancellationToken) =>
+        {
+            var name = context.Parse.GetRequiredValue(deleteName);
+            await context.Client().DeleteTopicAsync(name, cancellationToken);
+            Console.Out.WriteLine($"topic {name}: deleted");
+            return 0;
+        });
+        topic.Add(delete);
         return topic;
     }
 
@@ -147,4 +196,6 @@ internal static class TopicCommands
             throw new CliException($"{path}: cannot read: {e.Message}");
         }
     }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }

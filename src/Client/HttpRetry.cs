@@ -37,11 +37,16 @@ internal static class HttpRetry
             .Build();
     }
 
-    /// <summary>A 5xx answer, or a request that never got one (refused, reset, timed out), unless the caller cancelled.</summary>
+    /// <summary>
+    /// A 5xx answer, or a request that never got one (refused, reset, timed out), unless the caller cancelled; not an
+    /// answer that is not HTTP at all.
+    /// </summary>
     public static bool IsTransient(Outcome<HttpResponseMessage> outcome, CancellationToken cancellationToken) =>
         outcome.Exception switch
         {
             null => outcome.Result is { } response && (int)response.StatusCode >= 500,
+            // A peer that answers something other than HTTP (an Orleans gateway port, say) will not start to.
+            HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse } => false,
             HttpRequestException => true,
             OperationCanceledException => !cancellationToken.IsCancellationRequested,
             _ => false,

@@ -6,7 +6,7 @@ using static OrleansShards.Cli.Tests.ShardsProcess;
 namespace OrleansShards.Cli.Tests;
 
 /// <summary>
-/// <c>shards topic create|append|tail</c> as a real process against a real server.
+/// <c>shards topic create|list|describe|delete|append|tail</c> as a real process against a real server.
 /// </summary>
 public sealed class TopicCliTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
@@ -69,5 +69,30 @@ public sealed class TopicCliTests(ServerFixture server) : IClassFixture<ServerFi
         var error = AssertOneLineError(await ShardsWithInput(Server, "{\"ok\":1}\n{oops\n{\"ok\":2}\n", "topic", "append", "cli-bad"));
         Assert.Contains("stdin line 2: not valid JSON", error);
         Assert.Empty((await server.Client.ReadTopicAsync("cli-bad", 0)).Records);
+    }
+
+    [Fact]
+    public async Task List_describe_and_delete_show_topics_as_plain_lines_when_piped()
+    {
+        Assert.Equal(0, (await Shards(Server, "topic", "create", "cli-admin", "--partitions", "2")).ExitCode);
+        await server.Client.AppendAsync("cli-admin", 1, [JsonDocument.Parse("{\"n\":1}").RootElement, JsonDocument.Parse("{\"n\":2}").RootElement]);
+
+        var list = await Shards(Server, "topic", "list");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        // Piped: a header and tab-separated cells, no table borders.
+        var lines = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("topic\tpartitions\tcreated", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith("cli-admin\t2\t", StringComparison.Ordinal));
+
+        var describe = await Shards(Server, "topic", "describe", "cli-admin");
+        Assert.True(describe.ExitCode == 0, describe.ToString());
+        var rows = describe.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("# topic cli-admin, created ", rows[0]);
+        Assert.Equal(["partition\tfirst retained\thigh-water mark\trecords held", "0\t0\t0\t0", "1\t0\t2\t2"], rows[1..]);
+
+        var deleted = await Shards(Server, "topic", "delete", "cli-admin");
+        Assert.True(deleted.ExitCode == 0, deleted.ToString());
+        Assert.DoesNotContain(await server.Client.ListTopicsAsync(), t => t.Name == "cli-admin");
+        Assert.Contains("topic 'cli-admin' does not exist", AssertOneLineError(await Shards(Server, "topic", "describe", "cli-admin")));
     }
 }
