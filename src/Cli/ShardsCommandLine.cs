@@ -224,6 +224,31 @@ internal static class ShardsCommandLine
         job.Add(Lifecycle("resume", "Hand out leases again after a pause", (c, id, t) => c.ResumeJobAsync(id, t)));
         job.Add(Lifecycle("cancel", "Refuse leases from now on; the job's state is kept", (c, id, t) => c.CancelJobAsync(id, t)));
 
+        var retryId = new Argument<string>("id") { Description = "The job" };
+        var retryTasks = new Argument<string[]>("tasks") { Description = "Dead-lettered task ids to retry (all of the current epoch when none is named)", Arity = ArgumentArity.ZeroOrMore };
+        var retry = new Command("retry", "Put dead-lettered tasks back in the queue with a fresh count of attempts") { retryId, retryTasks, JsonOption };
+        retry.SetAction(async (context, cancellationToken) =>
+        {
+            var jobId = context.Parse.GetRequiredValue(retryId);
+            var named = context.Parse.GetValue(retryTasks) is { Length: > 0 } tasks ? tasks : null;
+            var answer = await context.Client().RetryDeadLettersAsync(jobId, named, cancellationToken);
+            if (context.Parse.GetValue(JsonOption))
+            {
+                PrintJson(answer);
+            }
+            else
+            {
+                Console.Out.WriteLine($"job {jobId}: {answer.Retried.Count} dead-lettered task(s) back in the queue{(answer.Retried.Count > 0 ? ": " + string.Join(", ", answer.Retried) : "")}");
+                foreach (var refused in answer.NotRetried)
+                {
+                    Console.Error.WriteLine($"not retried: {refused.TaskId}: {refused.Reason}");
+                }
+            }
+
+            return answer.NotRetried.Count == 0 ? 0 : 1;
+        });
+        job.Add(retry);
+
         var deleteId = new Argument<string>("id") { Description = "The job" };
         var delete = new Command("delete", "Delete a job and its stored state") { deleteId };
         delete.SetAction(async (context, cancellationToken) =>

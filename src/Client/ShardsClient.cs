@@ -189,6 +189,13 @@ public sealed partial class ShardsClient
     public Task<ConsumeSummary> ProcessAsync(string jobId, Func<LeasedTask, CancellationToken, Task> handler, ConsumeOptions? options = null, CancellationToken cancellationToken = default) =>
         new TaskConsumer(this, jobId, options ?? new ConsumeOptions()).ProcessAsync(handler, cancellationToken);
 
+    /// <summary>
+    /// Re-queues dead-lettered tasks of the job's current epoch with a fresh count of attempts: every one when
+    /// <paramref name="taskIds"/> is null, else those named. Says which were retried and why others were not.
+    /// </summary>
+    public Task<DeadLetterRetry> RetryDeadLettersAsync(string jobId, IReadOnlyList<string>? taskIds = null, CancellationToken cancellationToken = default) =>
+        SendAsync<DeadLetterRetry>(HttpMethod.Post, JobPath(jobId) + "/dead-letters/retry", taskIds is null ? null : JsonBody(new DeadLetterRetryBody(taskIds)), cancellationToken);
+
     /// <summary>Creates a topic of the built-in log.</summary>
     public async Task CreateTopicAsync(string name, int partitions, CancellationToken cancellationToken = default)
     {

@@ -209,6 +209,52 @@ public sealed class TaskBook : ITaskBook, ILeaseShards<LeaseRecord>
         return released;
     }
 
+    /// <summary>
+    /// Puts dead-lettered shards of the current epoch (of the last one once the job has ended) back in the queue
+    /// with a fresh count of attempts: every such dead letter when <paramref name="taskIds"/> is null, else the ones
+    /// named. Dead letters of an earlier epoch stay: that epoch's order has been served and is not reopened.
+    /// </summary>
+    public DeadLetterRetry RetryDeadLetters(IReadOnlyCollection<string>? taskIds)
+    {
+        var retried = new List<string>();
+        var notRetried = new List<TaskNotRetried>();
+        var wanted = taskIds?.ToHashSet(StringComparer.Ordinal);
+        foreach (var dead in _state.DeadLetters.ToList())
+        {
+            var taskId = TaskIds.Format(dead.Epoch, dead.Range);
+            if (wanted is not null && !wanted.Remove(taskId))
+            {
+                continue;
+            }
+
+            if (dead.Epoch != _state.Epoch)
+            {
+                if (wanted is not null)
+                {
+                    notRetried.Add(new TaskNotRetried(taskId, $"epoch {dead.Epoch} has ended; only dead letters of the current epoch ({_state.Epoch}) can be retried"));
+                }
+
+                continue;
+            }
+
+            _state.DeadLetters.Remove(dead);
+            _deadThisEpoch.Remove(dead.Shard);
+            _state.Retries.Remove(RetryRecord.KeyOf(dead.Epoch, dead.Shard));
+            Requeue(dead.Shard);
+            retried.Add(taskId);
+        }
+
+        notRetried.AddRange((wanted ?? []).Order(StringComparer.Ordinal).Select(id => new TaskNotRetried(id, "not a dead letter of this job")));
+        if (retried.Count > 0)
+        {
+            // The last epoch ended with these dead letters: it is open again until they are done.
+            _state.Completed = false;
+            Version++;
+        }
+
+        return new DeadLetterRetry(retried, notRetried);
+    }
+
     /// <summary>Ends every lease whose expiry has passed and re-queues (or dead-letters) its shard.</summary>
     /// <returns>How many leases expired.</returns>
     public int ExpireDue()

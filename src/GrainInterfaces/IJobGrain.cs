@@ -57,6 +57,13 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("Cancel")]
     Task<JobStatus> Cancel();
 
+    /// <summary>
+    /// Re-queues dead-lettered tasks of the current epoch with a fresh count of attempts (all of them when
+    /// <paramref name="taskIds"/> is null); durable before it answers. A failed static job runs again until they are done.
+    /// </summary>
+    [Alias("RetryDeadLetters")]
+    Task<DeadLetterRetry> RetryDeadLetters(IReadOnlyList<string>? taskIds);
+
     /// <summary>Removes the job's and its splitters' stored state.</summary>
     [Alias("Delete")]
     Task Delete();

@@ -32,6 +32,9 @@ internal interface IJobBook
     /// <summary>What a reader needs to read the job's shards.</summary>
     JobReadPlan ReadPlan();
 
+    /// <summary>Re-queues dead letters of the current epoch (all when <paramref name="taskIds"/> is null).</summary>
+    DeadLetterRetry RetryDeadLetters(IReadOnlyCollection<string>? taskIds);
+
     /// <summary>The status of partition <paramref name="partition"/>, shown as <paramref name="display"/>.</summary>
     PartitionStatus DescribePartition(int partition, string display);
 

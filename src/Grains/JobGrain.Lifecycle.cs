@@ -16,6 +16,31 @@ public sealed partial class JobGrain
     public Task<JobStatus> Cancel() => ChangeLifecycle(JobStates.Cancelled);
 
     /// <inheritdoc />
+    public async Task<DeadLetterRetry> RetryDeadLetters(IReadOnlyList<string>? taskIds)
+    {
+        EnsureExists();
+        if (State.Lifecycle == JobStates.Cancelled)
+        {
+            throw new ShardsException(ShardsErrorKind.Conflict, "state", $"job '{JobId}' is cancelled: its dead letters cannot be retried");
+        }
+
+        if (_book is null)
+        {
+            return new DeadLetterRetry([], [.. (taskIds ?? []).Select(id => new TaskNotRetried(id, "not a dead letter of this job"))]);
+        }
+
+        var answer = _book.RetryDeadLetters(taskIds);
+        if (answer.Retried.Count > 0)
+        {
+            // Durable before the answer whatever the job's durability: an operator's action, not a worker's report.
+            await WriteNow();
+            JobLog.DeadLettersRetried(logger, JobId, answer.Retried.Count);
+        }
+
+        return answer;
+    }
+
+    /// <inheritdoc />
     public async Task Delete()
     {
         EnsureExists();

@@ -59,4 +59,8 @@ public static partial class JobLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: task {TaskId} failed on worker {WorkerId} (lease {LeaseId}): {Error}")]
     private static partial void LogFailed(ILogger logger, string jobId, string taskId, string leaseId, string workerId, string error);
+
+    /// <summary>Logs that dead letters went back to the queue by an operator's request.</summary>
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: {Count} dead-lettered task(s) re-queued with a fresh count of attempts")]
+    public static partial void DeadLettersRetried(ILogger logger, string jobId, int count);
 }

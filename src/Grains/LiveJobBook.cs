@@ -31,6 +31,12 @@ internal sealed class LiveJobBook(JobState state, LiveTaskBook book) : IJobBook
     public IReadOnlyList<DeadLetter> DeadLetters => book.State.DeadLetters;
 
     /// <inheritdoc />
+    // A live dead letter is terminal: the partition's committed offset has moved past it, and re-opening a range
+    // behind the committed offset would break what commits mean for the job's readers.
+    public DeadLetterRetry RetryDeadLetters(IReadOnlyCollection<string>? taskIds) =>
+        throw new ShardsException(ShardsErrorKind.Conflict, "id", "dead letters of a live job cannot be retried: the partition's committed offset has moved past them; read their ranges from the topic instead");
+
+    /// <inheritdoc />
     public JobReadPlan ReadPlan()
     {
         // A live partition has no pinned file: its "file" is the locator, its records the offset split up to.

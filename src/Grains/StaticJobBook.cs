@@ -38,6 +38,9 @@ internal sealed class StaticJobBook(JobState state, ShardCatalog catalog, TaskBo
     /// <inheritdoc />
     public IReadOnlyList<DeadLetter> DeadLetters => state.Book.DeadLetters;
 
+    /// <inheritdoc />
+    public DeadLetterRetry RetryDeadLetters(IReadOnlyCollection<string>? taskIds) => book.RetryDeadLetters(taskIds);
+
     /// <summary>The epoch counters of a static book's state (also of a job still describing its files).</summary>
     public static IReadOnlyList<EpochStatus> Epochs(TaskBookState book) =>
         [.. book.Epochs.Select(e => new EpochStatus(e.Epoch, e.ShardsDone, e.RecordsDelivered, e.Expired, e.Failed))];

@@ -52,6 +52,7 @@ public sealed class AuthTests(SecuredServerFixture server) : IClassFixture<Secur
         new("POST", $"/v1/jobs/{Job}/pause", null, ["admin"], 200),
         new("POST", $"/v1/jobs/{Job}/resume", null, ["admin"], 200),
         new("POST", "/v1/jobs/auth-missing/cancel", null, ["admin"], 404),
+        new("POST", $"/v1/jobs/{Job}/dead-letters/retry", null, ["admin"], 200),
         new("DELETE", "/v1/jobs/auth-missing", null, ["admin"], 404),
 
         // Topics (the lead's TopicEndpoints): on a branch without them these answer 404, which is past authorization.

@@ -50,6 +50,10 @@ public static class JobEndpoints
         jobs.MapPost("/{id}/cancel", (string id, IGrainFactory grains) => Job(grains, id).Cancel())
             .WithSummary("Cancel a job").WithDescription("Leases are refused from now on; the state is kept.")
             .Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/dead-letters/retry", RetryDeadLetters)
+            .WithSummary("Retry dead letters").WithDescription("Puts dead-lettered tasks of the current epoch back in the queue with a fresh count of attempts: all of them without a body, or those named in taskIds. Durable before the answer; a failed job runs again until they are done. Answers which tasks were retried and why others were not.")
+            .Accepts<DeadLetterRetryBody>("application/json").Produces<DeadLetterRetry>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapPost("/{id}/leases", Lease)
             .WithSummary("Lease tasks").WithDescription("Up to maxTasks leases; a retry with the same requestId gets the same leases. No lease now is an empty list (with retryAfterMs for a live job).")
             .Accepts<LeaseBody>("application/json").Produces<LeaseBatch>()
@@ -153,6 +157,32 @@ public static class JobEndpoints
         var body = await ReadBody<LeasesBody>(context);
         var released = await Job(grains, id).Release(Required(body.WorkerId, "workerId"), body.LeaseIds ?? throw Missing("leaseIds"));
         return Results.Ok(new ReleaseAnswer(released));
+    }
+
+    private static async Task<IResult> RetryDeadLetters(string id, HttpContext context, IGrainFactory grains)
+    {
+        IReadOnlyList<string>? taskIds = null;
+        // No body: every dead letter of the current epoch.
+        if (context.Request.ContentLength is not (null or 0) || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            var body = await ReadBody<DeadLetterRetryBody>(context);
+            if (body.TaskIds is { } named)
+            {
+                if (named.Count == 0)
+                {
+                    throw new ShardsException(ShardsErrorKind.Invalid, "taskIds", "taskIds is empty: name at least one task, or leave taskIds out to retry every dead letter");
+                }
+
+                if (named.Any(string.IsNullOrWhiteSpace))
+                {
+                    throw new ShardsException(ShardsErrorKind.Invalid, "taskIds", "taskIds holds an empty or null task id");
+                }
+
+                taskIds = named;
+            }
+        }
+
+        return Results.Ok(await Job(grains, id).RetryDeadLetters(taskIds));
     }
 
     private static async Task<T> ReadBody<T>(HttpContext context)
