@@ -189,4 +189,41 @@ public class TaskBookTests
         Assert.True(book.IsCompleted);
         Assert.Empty(book.Lease("w", 1));
     }
+
+    [Fact]
+    public void Dead_letters_of_the_current_epoch_are_retried_and_those_of_an_ended_epoch_are_not()
+    {
+        var book = Book(epochs: 2, maxAttempts: 1, counts: [30]);
+        string? deadInFirst = null;
+        for (var epoch = 0; epoch < 2; epoch++)
+        {
+            var leases = book.Lease("w", 100);
+            Assert.Equal(3, leases.Count);
+            Assert.Equal(ReportResult.Accepted, book.Report(leases[0].TaskId, leases[0].LeaseId, "w", done: false, error: "poisoned").Result);
+            deadInFirst ??= leases[0].TaskId;
+            foreach (var lease in leases.Skip(1))
+            {
+                book.Report(lease.TaskId, lease.LeaseId, "w", done: true);
+            }
+        }
+
+        Assert.True(book.IsCompleted);
+        var deadInLast = book.State.DeadLetters.Single(d => d.Epoch == 1);
+        var lastTask = TaskIds.Format(1, deadInLast.Range);
+        var version = book.Version;
+
+        var answer = book.RetryDeadLetters([deadInFirst!, lastTask, "e1.p0.5-6"]);
+
+        Assert.Equal([lastTask], answer.Retried);
+        Assert.Equal([deadInFirst!, "e1.p0.5-6"], answer.NotRetried.Select(n => n.TaskId));
+        Assert.Contains("epoch 0 has ended", answer.NotRetried[0].Reason, StringComparison.Ordinal);
+        Assert.False(book.IsCompleted);
+        Assert.True(book.Version > version);
+        var again = Assert.Single(book.Lease("w", 100));
+        Assert.Equal((lastTask, 1), (again.TaskId, again.Attempt));
+        Assert.Equal(ReportResult.Accepted, book.Report(again.TaskId, again.LeaseId, "w", done: true).Result);
+        Assert.True(book.IsCompleted);
+        Assert.Equal(new ShardProgress(3, 0, 0, 3, 0), book.Progress);
+        Assert.Single(book.State.DeadLetters);
+    }
 }
