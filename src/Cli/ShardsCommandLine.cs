@@ -175,8 +175,17 @@ internal static class ShardsCommandLine
         var create = new Command("create", "Create a job from a spec file (the same spec again is accepted: idempotent)") { file, JsonOption };
         create.SetAction(async (context, cancellationToken) =>
         {
-            var body = SpecFiles.ReadAsJson(context.Parse.GetRequiredValue(file));
-            var status = await context.Client().CreateJobAsync(body, cancellationToken);
+            var spec = SpecFiles.Read(context.Parse.GetRequiredValue(file));
+            JobStatus status;
+            try
+            {
+                status = await context.Client().CreateJobAsync(spec.Json, cancellationToken);
+            }
+            catch (ShardsApiException e) when (e.Status == 400 && spec.PlaceOf(e.Field) is { } place)
+            {
+                // The server names the field; the user wrote YAML: say where in their file.
+                throw new CliException($"{place} ('{e.Field}'): {e.Detail}");
+            }
             if (context.Parse.GetValue(JsonOption))
             {
                 PrintJson(status);

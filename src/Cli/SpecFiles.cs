@@ -9,13 +9,61 @@ namespace OrleansShards.Cli;
 /// <summary>Reads a job spec or a checkpoint from a file (JSON, or YAML turned into the same JSON body), or from stdin for <c>-</c>.</summary>
 internal static class SpecFiles
 {
+    /// <summary>
+    /// A spec as JSON text, with where each field came from in a YAML file (by the server's field path: <c>source.paths[0]</c>),
+    /// so that an error the server names by field is shown at the YAML line and column the user wrote.
+    /// </summary>
+    public sealed record Spec(string Json, string Name, IReadOnlyDictionary<string, Mark> YamlPlaces)
+    {
+        /// <summary>The error's place in the user's file when the server named a field that came from YAML, else null.</summary>
+        public string? PlaceOf(string? field)
+        {
+            if (string.IsNullOrEmpty(field))
+            {
+                return null;
+            }
+
+            // The nearest enclosing field the file names: an unknown field inside source is still placed at its line.
+            for (var path = field.TrimStart('$', '.'); path.Length > 0; path = Parent(path))
+            {
+                if (YamlPlaces.TryGetValue(path, out var mark))
+                {
+                    return $"{Name} line {mark.Line}, column {mark.Column}";
+                }
+            }
+
+            return null;
+        }
+
+        private static string Parent(string path)
+        {
+            var cut = Math.Max(path.LastIndexOf('.'), path.LastIndexOf('['));
+            return cut > 0 ? path[..cut] : "";
+        }
+    }
+
+    /// <summary>Reads a spec file like <see cref="ReadAsJson"/>, keeping YAML places.</summary>
+    public static Spec Read(string path)
+    {
+        var name = path == "-" ? "stdin" : path;
+        if (!IsYaml(path))
+        {
+            return new Spec(ReadAsJson(path), name, new Dictionary<string, Mark>());
+        }
+
+        var places = new Dictionary<string, Mark>(StringComparer.Ordinal);
+        return new Spec(YamlToJson(ReadText(path), name, places), name, places);
+    }
+
+    private static bool IsYaml(string path) =>
+        path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The file's content as JSON text; YAML (<c>.yaml</c>, <c>.yml</c>) is converted. Errors name the file and the line.</summary>
     public static string ReadAsJson(string path)
     {
         var text = ReadText(path);
         var name = path == "-" ? "stdin" : path;
-        var isYaml = path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
-        if (isYaml)
+        if (IsYaml(path))
         {
             return YamlToJson(text, name);
         }
@@ -63,7 +111,7 @@ internal static class SpecFiles
     }
 
     /// <summary>YAML (one document, core schema) as the equivalent JSON text.</summary>
-    public static string YamlToJson(string yaml, string name)
+    public static string YamlToJson(string yaml, string name, Dictionary<string, Mark>? places = null)
     {
         var stream = new YamlStream();
         try
@@ -80,7 +128,7 @@ internal static class SpecFiles
             throw new CliException($"{name}: one YAML document is required, found {stream.Documents.Count}");
         }
 
-        var root = ToJson(stream.Documents[0].RootNode, name);
+        var root = ToJson(stream.Documents[0].RootNode, name, "", places);
         if (root is not JsonObject)
         {
             throw new CliException($"{name}: the YAML document must be a mapping (the job's fields)");
@@ -89,7 +137,7 @@ internal static class SpecFiles
         return root.ToJsonString();
     }
 
-    private static JsonNode? ToJson(YamlNode node, string name)
+    private static JsonNode? ToJson(YamlNode node, string name, string path, Dictionary<string, Mark>? places)
     {
         switch (node)
         {
@@ -107,7 +155,9 @@ internal static class SpecFiles
                         throw new CliException($"{name}: line {key.Start.Line}: '{keyText}' appears twice");
                     }
 
-                    obj[keyText] = ToJson(value, name);
+                    var field = path.Length == 0 ? keyText : $"{path}.{keyText}";
+                    places?.TryAdd(field, key.Start);
+                    obj[keyText] = ToJson(value, name, field, places);
                 }
 
                 return obj;
@@ -115,7 +165,9 @@ internal static class SpecFiles
                 var array = new JsonArray();
                 foreach (var item in sequence.Children)
                 {
-                    array.Add(ToJson(item, name));
+                    var element = $"{path}[{array.Count}]";
+                    places?.TryAdd(element, item.Start);
+                    array.Add(ToJson(item, name, element, places));
                 }
 
                 return array;

@@ -229,6 +229,12 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         var badYaml = AssertOneLineError(await Shards(Server, "job", "create", "-f", server.File("bad.yaml", "id: x\nsource: [unclosed\n")));
         Assert.Contains("bad.yaml: not valid YAML", badYaml);
 
+        // The server names the field; the CLI says where the user wrote it in the YAML file.
+        var yamlField = AssertOneLineError(await Shards(Server, "job", "create", "-f", server.File("fields.yaml", "id: cli-yaml-field\nsource:\n  kind: csv\n  paths: [numbers.csv]\nshardSize: -5\n")));
+        Assert.Contains("fields.yaml line 5, column 1 ('shardSize'): shardSize must be at least 1", yamlField);
+        var yamlUnknown = AssertOneLineError(await Shards(Server, "job", "create", "-f", server.File("unknown.yaml", "id: cli-yaml-unknown\nsource:\n  kind: csv\n  paths: [numbers.csv]\nshardsize: 500\n")));
+        Assert.Contains("unknown.yaml line 5, column 1 ('shardsize')", yamlUnknown);
+
         var missing = AssertOneLineError(await Shards(Server, "job", "create", "-f", Path.Combine(server.Root, "absent.json")));
         Assert.EndsWith("absent.json: no such file", missing);
 
