@@ -73,7 +73,13 @@ internal static class ShardsCommandLine
     {
         var root = Build();
         var parse = root.Parse(args);
-        return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        return await parse.InvokeAsync(new InvocationConfiguration
+        {
+            EnableDefaultExceptionHandler = false,
+            // Ctrl+C or SIGTERM cancels the command; it then has this long to stop its task's process and release its
+            // leases (System.CommandLine's default, 2 s, can cut a release short on a busy machine).
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
+        });
     }
 
     public static RootCommand Build()

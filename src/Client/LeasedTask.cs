@@ -139,6 +139,7 @@ public sealed class LeasedTask
 internal sealed class TaskConsumer(ShardsClient client, string jobId, ConsumeOptions options)
 {
     private static readonly TimeSpan ShortestHeartbeat = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LeaseAnswerGrace = TimeSpan.FromSeconds(5);
     private readonly Lock _gate = new();
     private readonly List<LeasedTask> _held = [];
     private readonly Queue<LeasedTask> _pending = new();
@@ -250,9 +251,14 @@ internal sealed class TaskConsumer(ShardsClient client, string jobId, ConsumeOpt
             }
 
             LeaseBatch batch;
+            // A lease call is not cut off the moment the caller cancels: the server may already have granted leases,
+            // and an answer that is thrown away leaves them held until they expire. It gets a short grace to land;
+            // its leases are then held, and released with the others when the consumer stops.
+            using var grace = new CancellationTokenSource(Timeout.InfiniteTimeSpan, Clock);
+            using var graceStart = cancellationToken.Register(() => grace.CancelAfter(LeaseAnswerGrace));
             try
             {
-                batch = await client.LeaseAsync(jobId, options.WorkerId, options.MaxTasks, null, cancellationToken);
+                batch = await client.LeaseAsync(jobId, options.WorkerId, options.MaxTasks, null, grace.Token);
             }
             catch (ShardsApiException e) when (e.Status == 409 && e.Field == "state" && options.StopWhenJobEnds)
             {
@@ -273,6 +279,7 @@ internal sealed class TaskConsumer(ShardsClient client, string jobId, ConsumeOpt
                     }
                 }
 
+                cancellationToken.ThrowIfCancellationRequested();
                 continue;
             }
 

@@ -174,6 +174,54 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         Assert.Contains("dead-lettered", watch.Stderr);
     }
 
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    public async Task Worker_run_stopped_by_a_signal_releases_its_lease_without_failing_it(string signal)
+    {
+        var id = await CreateJob($"cli-signal-{signal.ToLowerInvariant()}", shardSize: 1500);
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { CliPath, "--server", Server.ToString(), "worker", "run", "--job", id, "--", "sh", "-c", "cat > /dev/null; sleep 60" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var worker = System.Diagnostics.Process.Start(start)!;
+        using var deadline = new CancellationTokenSource(ShardsProcess.Timeout);
+        var stdout = worker.StandardOutput.ReadToEndAsync(deadline.Token);
+        var stderr = worker.StandardError.ReadToEndAsync(deadline.Token);
+        try
+        {
+            while ((await server.Client.GetJobAsync(id, deadline.Token)).Shards.Doing == 0)
+            {
+                await Task.Delay(50, deadline.Token);
+            }
+
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, worker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(deadline.Token);
+            }
+
+            await worker.WaitForExitAsync(deadline.Token);
+            var errors = await stderr;
+            Assert.DoesNotContain("Unhandled", errors, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
+            var status = await server.Client.GetJobAsync(id, deadline.Token);
+            // Released, not failed and not left to expire.
+            Assert.Equal((0L, 0L), (status.Shards.Doing, status.Shards.Failed));
+            Assert.Equal(0, status.EpochHistory.Sum(e => e.AttemptsFailed));
+            Assert.Equal(0, status.EpochHistory.Sum(e => e.LeasesExpired));
+            Assert.True(status.Shards.Todo == status.Shards.Total, $"{status.Shards}\n{await stdout}\n{errors}");
+        }
+        finally
+        {
+            if (!worker.HasExited)
+            {
+                worker.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     [Fact]
     public async Task Job_watch_follows_a_job_until_it_completes_and_exits_zero()
     {
