@@ -67,4 +67,11 @@ public sealed record SourceSpec
 
     /// <summary>Object kinds: keep listing the prefix, so objects added later become new shards (the job is then live).</summary>
     [Id(17)] public bool? Watch { get; init; }
+
+    /// <summary>
+    /// csv: types of columns by name, <c>string</c>, <c>int64</c>, <c>float64</c> or <c>bool</c>; a column not named is
+    /// text. Typed values come as JSON numbers or booleans and typed Arrow columns; one that does not parse fails its
+    /// shard with an error naming the file, the record and the column.
+    /// </summary>
+    [Id(18)] public IReadOnlyDictionary<string, string>? Columns { get; init; }
 }

@@ -8,7 +8,7 @@ namespace OrleansShards.Readers;
 /// <summary>Files under the data roots: csv, jsonl, tfrecord, parquet. A file is a partition.</summary>
 public sealed class FileSourceAdapter(DataRoots roots) : ISourceAdapter
 {
-    private readonly ConcurrentDictionary<(string Kind, bool Header, char Delimiter), IPartitionReader> _readers = new();
+    private readonly ConcurrentDictionary<(string Kind, bool Header, char Delimiter, string Types), IPartitionReader> _readers = new();
 
     /// <inheritdoc />
     public IReadOnlyList<string> Kinds => PartitionReaders.Kinds;
@@ -30,9 +30,10 @@ public sealed class FileSourceAdapter(DataRoots roots) : ISourceAdapter
     public IPartitionReader ReaderFor(SourceSpec source)
     {
         var kind = source.Kind.ToLowerInvariant();
-        var (_, header, delimiter) = SourceKinds.Read<FileSourceSpec>(source);
-        return _readers.GetOrAdd((kind, header, delimiter), static key =>
-            PartitionReaders.ForKind(key.Kind, new CsvReaderOptions { Header = key.Header, Delimiter = key.Delimiter }));
+        var (_, header, delimiter, columnTypes) = SourceKinds.Read<FileSourceSpec>(source);
+        var types = columnTypes?.ToDictionary(c => c.Key, c => CsvValues.Names[c.Value], StringComparer.Ordinal);
+        return _readers.GetOrAdd((kind, header, delimiter, CsvValues.Key(types)), (key, types) =>
+            PartitionReaders.ForKind(key.Kind, new CsvReaderOptions { Header = key.Header, Delimiter = key.Delimiter, ColumnTypes = types }), types);
     }
 
     /// <inheritdoc />

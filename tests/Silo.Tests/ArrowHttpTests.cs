@@ -282,4 +282,55 @@ public sealed class ArrowHttpTests(ServerFixture server) : IClassFixture<ServerF
         Assert.Equal("application/json", plain.Content.Headers.ContentType?.MediaType);
         Assert.False(plain.Headers.Contains("X-Next-Offset"));
     }
+
+    [Fact]
+    public async Task Csv_with_declared_column_types_serves_numbers_and_booleans_in_json_and_typed_arrow_columns()
+    {
+        server.File("data/typed.csv", "id,score,ok,label\n1,0.5,true,a\n2,-3e2,FALSE,b\n3,,true,\n");
+        await CreateJob("typed-csv", """{"kind":"csv","paths":["typed.csv"],"columns":{"ok":"bool","id":"int64","score":"float64"}}""", 100);
+        const string task = "v1/jobs/typed-csv/tasks/e0.p0.0-3/records";
+
+        var json = await GetJson(task);
+        var records = json.GetProperty("records").EnumerateArray().ToList();
+        Assert.Equal("""{"id":1,"score":0.5,"ok":true,"label":"a"}""", records[0].GetRawText());
+        Assert.Equal("""{"id":2,"score":-300,"ok":false,"label":"b"}""", records[1].GetRawText());
+        // An empty typed value is null; an empty text value stays "".
+        Assert.Equal("""{"id":3,"score":null,"ok":true,"label":""}""", records[2].GetRawText());
+
+        using var arrow = await GetArrow(task);
+        Assert.Equal(
+            [ArrowTypeId.Int64, ArrowTypeId.Double, ArrowTypeId.Boolean, ArrowTypeId.String],
+            arrow.Schema.FieldsList.Select(f => f.DataType.TypeId));
+        Assert.Equal([1L, 2L, 3L], ((Int64Array)arrow.Batch.Column("id")).Values.ToArray());
+        Assert.Equal([0.5, -300.0, null], ((DoubleArray)arrow.Batch.Column("score")).ToArray());
+        Assert.Equal([true, false, true], ((BooleanArray)arrow.Batch.Column("ok")).ToArray());
+    }
+
+    [Fact]
+    public async Task A_value_that_does_not_parse_as_its_column_type_names_the_file_record_and_column()
+    {
+        server.File("data/typed-bad.csv", "id,score\n1,2.5\n2,lots\n");
+        await CreateJob("typed-bad", """{"kind":"csv","paths":["typed-bad.csv"],"columns":{"score":"float64"}}""", 100);
+
+        using var response = await Http.GetAsync("v1/jobs/typed-bad/tasks/e0.p0.0-2/records");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var detail = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!;
+        Assert.Contains("typed-bad.csv: record 1", detail, StringComparison.Ordinal);
+        Assert.Contains("column 'score': 'lots' is not a float64", detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"csv","paths":["small.csv"],"columns":{"id":"float"}}""", "source.columns.id", "'float' is not a column type")]
+    [InlineData("""{"kind":"jsonl","paths":["small.csv"],"columns":{"id":"int64"}}""", "source.columns", "column types are for csv sources")]
+    [InlineData("""{"kind":"csv","path":"small.csv"}""", "source.path", "did you mean 'paths'")]
+    [InlineData("""{"kind":"csv"}""", "source.paths", "needs at least one path")]
+    [InlineData("""{"kind":"csv","paths":["small.csv"],"path":"small.csv"}""", "source.path", "did you mean 'paths'")]
+    public async Task Column_types_and_fields_foreign_to_a_file_source_are_refused_with_the_field(string source, string field, string reason)
+    {
+        using var response = await Http.PostAsync("v1/jobs", new StringContent($$"""{"id":"typed-refused","source":{{source}}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Contains(reason, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
 }

@@ -37,6 +37,7 @@ internal sealed class CsvRecordBatch : RecordBatch
     private readonly string[] _columns;
     private readonly Dictionary<string, int> _columnIndex;
     private readonly string _path;
+    private readonly CsvValueType[]? _types;
 
     /// <summary>
     /// Per column, in a slot of <see cref="_prefixSlot"/> bytes: <c>{"name":"</c> or <c>,"name":"</c>; then
@@ -54,9 +55,11 @@ internal sealed class CsvRecordBatch : RecordBatch
     /// <param name="cells">Pooled: <c>[start, end)</c> in <paramref name="data"/> of value <c>c</c> of record <c>r</c> at <c>2 * (r * columns.Length + c)</c>.</param>
     /// <param name="count">The number of records.</param>
     /// <param name="columns">The columns, in output order.</param>
-    internal CsvRecordBatch(string path, byte[] data, int inputLength, int[] cells, int count, string[] columns)
+    /// <param name="types">The type of each column, or null when every one is text; the values were checked against them.</param>
+    internal CsvRecordBatch(string path, byte[] data, int inputLength, int[] cells, int count, string[] columns, CsvValueType[]? types = null)
     {
         _path = path;
+        _types = types;
         _data = data;
         _inputLength = inputLength;
         _cells = cells;
@@ -132,6 +135,12 @@ internal sealed class CsvRecordBatch : RecordBatch
         }
 
         var cells = _cells.AsSpan(row * width * 2, width * 2);
+        if (_types is not null)
+        {
+            WriteTyped(writer, cells);
+            return;
+        }
+
         int min = int.MaxValue, max = 0, valueBytes = 0;
         for (var i = 0; i < cells.Length; i += 2)
         {
@@ -176,6 +185,38 @@ internal sealed class CsvRecordBatch : RecordBatch
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
+    }
+
+    /// <summary>Writes a record with typed columns through the writer: numbers and booleans as such, an empty typed value as null.</summary>
+    private void WriteTyped(Utf8JsonWriter writer, ReadOnlySpan<int> cells)
+    {
+        writer.WriteStartObject();
+        for (var i = 0; i < _width; i++)
+        {
+            var value = _data.AsSpan(cells[2 * i], cells[2 * i + 1] - cells[2 * i]);
+            writer.WritePropertyName(_columns[i]);
+            switch (_types![i])
+            {
+                case CsvValueType.String:
+                    writer.WriteStringValue(value);
+                    break;
+                case CsvValueType.Int64 when CsvValues.TryInt64(value, out var whole):
+                    writer.WriteNumberValue(whole);
+                    break;
+                case CsvValueType.Float64 when CsvValues.TryFloat64(value, out var real):
+                    writer.WriteNumberValue(real);
+                    break;
+                case CsvValueType.Bool when CsvValues.TryBool(value, out var flag):
+                    writer.WriteBooleanValue(flag);
+                    break;
+                default:
+                    // Checked when the batch was read: only an empty value gets here.
+                    writer.WriteNullValue();
+                    break;
+            }
+        }
+
+        writer.WriteEndObject();
     }
 
     /// <summary>Writes a record whose values need no escaping into <paramref name="scratch"/>, which has room for it and <see cref="Slack"/> bytes more.</summary>
@@ -290,6 +331,12 @@ internal sealed class CsvRecordBatch : RecordBatch
         var arrays = new Apache.Arrow.IArrowArray[_width];
         for (var c = 0; c < _width; c++)
         {
+            if (_types is not null && _types[c] != CsvValueType.String)
+            {
+                (fields[c], arrays[c]) = TypedColumn(c, rows);
+                continue;
+            }
+
             var builder = new Apache.Arrow.StringArray.Builder();
             foreach (var row in rows)
             {
@@ -310,6 +357,52 @@ internal sealed class CsvRecordBatch : RecordBatch
         }
 
         return new Apache.Arrow.RecordBatch(new Apache.Arrow.Schema(fields, null), arrays, rows.Length);
+    }
+
+    private (Apache.Arrow.Field, Apache.Arrow.IArrowArray) TypedColumn(int c, ReadOnlySpan<int> rows)
+    {
+        var name = _columns[c];
+        switch (_types![c])
+        {
+            case CsvValueType.Int64:
+            {
+                var builder = new Apache.Arrow.Int64Array.Builder();
+                foreach (var row in rows)
+                {
+                    if (CsvValues.TryInt64(Cell(row, c), out var whole)) { builder.Append(whole); } else { builder.AppendNull(); }
+                }
+
+                return (new Apache.Arrow.Field(name, Apache.Arrow.Types.Int64Type.Default, nullable: true), builder.Build());
+            }
+
+            case CsvValueType.Float64:
+            {
+                var builder = new Apache.Arrow.DoubleArray.Builder();
+                foreach (var row in rows)
+                {
+                    if (CsvValues.TryFloat64(Cell(row, c), out var real)) { builder.Append(real); } else { builder.AppendNull(); }
+                }
+
+                return (new Apache.Arrow.Field(name, Apache.Arrow.Types.DoubleType.Default, nullable: true), builder.Build());
+            }
+
+            default:
+            {
+                var builder = new Apache.Arrow.BooleanArray.Builder();
+                foreach (var row in rows)
+                {
+                    if (CsvValues.TryBool(Cell(row, c), out var flag)) { builder.Append(flag); } else { builder.AppendNull(); }
+                }
+
+                return (new Apache.Arrow.Field(name, Apache.Arrow.Types.BooleanType.Default, nullable: true), builder.Build());
+            }
+        }
+    }
+
+    private ReadOnlySpan<byte> Cell(int row, int column)
+    {
+        var cell = (row * _width + column) * 2;
+        return _data.AsSpan(_cells[cell], _cells[cell + 1] - _cells[cell]);
     }
 
     public override string? GetText(int row, string column)

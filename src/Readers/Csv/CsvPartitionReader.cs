@@ -148,6 +148,7 @@ public sealed class CsvPartitionReader : IndexedPartitionReader
         var endOffset = endEntry < index.Offsets.Length ? index.Offsets[endEntry] : index.Length;
         var rangeBytes = endOffset - baseOffset;
         var cellCount = (long)count * fields.Length * 2;
+        var types = TypesOf(path, index.Columns, columns);
         if (rangeBytes < 0 || rangeBytes > MaxRangeBytes || cellCount > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(count), $"{path}: the records [{start}, {end}) span {rangeBytes} bytes, more than one batch can hold; read smaller shards");
@@ -244,6 +245,11 @@ public sealed class CsvPartitionReader : IndexedPartitionReader
                         k += 2;
                     }
 
+                    if (types is not null)
+                    {
+                        CheckTypes(path, record, baseOffset + csv.ByteOffset, columns, types, data, cells.AsSpan(k - 2 * fields.Length, 2 * fields.Length));
+                    }
+
                     if ((record & 0x3FFF) == 0)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
@@ -253,7 +259,7 @@ public sealed class CsvPartitionReader : IndexedPartitionReader
                 record++;
             }
 
-            var batch = new CsvRecordBatch(path, data, inputLength, cells, count, columns);
+            var batch = new CsvRecordBatch(path, data, inputLength, cells, count, columns, types);
             data = null!;
             cells = null!;
             return batch;
@@ -273,6 +279,38 @@ public sealed class CsvPartitionReader : IndexedPartitionReader
             if (cells is not null)
             {
                 ArrayPool<int>.Shared.Return(cells);
+            }
+        }
+    }
+
+    /// <summary>The declared type of each output column, or null when no column is typed; a declared column the file lacks is an error.</summary>
+    private CsvValueType[]? TypesOf(string path, string[] fileColumns, string[] columns)
+    {
+        if (_options.ColumnTypes is not { Count: > 0 } declared)
+        {
+            return null;
+        }
+
+        foreach (var name in declared.Keys)
+        {
+            if (Array.IndexOf(fileColumns, name) < 0)
+            {
+                throw new SourceSpecException($"source.columns.{name}", $"{path} has no column '{name}'; its columns are {string.Join(", ", fileColumns)}");
+            }
+        }
+
+        var types = columns.Select(c => declared.TryGetValue(c, out var type) ? type : CsvValueType.String).ToArray();
+        return types.All(t => t == CsvValueType.String) ? null : types;
+    }
+
+    private static void CheckTypes(string path, long record, long byteOffset, string[] columns, CsvValueType[] types, byte[] data, ReadOnlySpan<int> cells)
+    {
+        for (var i = 0; i < types.Length; i++)
+        {
+            var value = data.AsSpan(cells[2 * i], cells[2 * i + 1] - cells[2 * i]);
+            if (types[i] != CsvValueType.String && !CsvValues.IsValid(types[i], value))
+            {
+                throw new MalformedRecordException(path, record, byteOffset, $"column '{columns[i]}': '{CsvValues.Show(value)}' is not a {CsvValues.Name(types[i])}");
             }
         }
     }

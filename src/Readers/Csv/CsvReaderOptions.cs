@@ -16,6 +16,13 @@ public sealed record CsvReaderOptions
     /// </summary>
     public bool StrictQuotes { get; init; }
 
+    /// <summary>
+    /// Types of columns by name (<c>source.columns</c>); a column not named is text. Values of a typed column come as
+    /// JSON numbers or booleans and typed Arrow columns; an empty value is null; a value that does not parse makes its
+    /// record malformed, naming the file, the record and the column.
+    /// </summary>
+    public IReadOnlyDictionary<string, CsvValueType>? ColumnTypes { get; init; }
+
     /// <summary>The sparse index keeps the byte offset of every <c>IndexStride</c>-th record.</summary>
     public int IndexStride { get; init; } = 1024;
 }
