@@ -109,30 +109,45 @@ public sealed class MixtureOrder
     /// <summary>The draws at positions <c>[from, from + slots.Length)</c>, all inside the epoch.</summary>
     public void Fill(long from, Span<MixtureSlot> slots)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(from);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(from + slots.Length, Count);
-        var k = _definition.Sources.Count;
         var sources = new int[slots.Length];
+        var draws = FillSources(from, sources);
+        for (var j = 0; j < slots.Length; j++)
+        {
+            var source = sources[j];
+            var records = _definition.Sources[source].RecordCount;
+            var draw = draws[j];
+            var pass = draw / records;
+            slots[j] = new MixtureSlot(source, pass, PassOf(source, pass).At(draw % records));
+        }
+    }
+
+    /// <summary>
+    /// The mixture layer alone: the source of each position <c>[from, from + sources.Length)</c> and, returned, each
+    /// position's draw number of its source (counted from the job's start), without mapping draws to records.
+    /// </summary>
+    public long[] FillSources(long from, Span<int> sources)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(from);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(from + sources.Length, Count);
         var draws = DrawsAt(from);
-        var countsBefore = new long[k];
+        var countsBefore = new long[draws.Length];
+        var numbers = new long[sources.Length];
         var done = 0;
-        while (done < slots.Length)
+        while (done < sources.Length)
         {
             var position = from + done;
             var segment = _segments.FindLastIndex(s => s.Start <= position);
-            var length = (int)Math.Min(slots.Length - done, EndOf(segment) - position);
-            _segments[segment].Pattern.Fill(position - _segments[segment].Start, sources.AsSpan(done, length), countsBefore);
+            var length = (int)Math.Min(sources.Length - done, EndOf(segment) - position);
+            _segments[segment].Pattern.Fill(position - _segments[segment].Start, sources.Slice(done, length), countsBefore);
             for (var j = done; j < done + length; j++)
             {
-                var source = sources[j];
-                var records = _definition.Sources[source].RecordCount;
-                var draw = draws[source]++;
-                var pass = draw / records;
-                slots[j] = new MixtureSlot(source, pass, PassOf(source, pass).At(draw % records));
+                numbers[j] = draws[sources[j]]++;
             }
 
             done += length;
         }
+
+        return numbers;
     }
 
     /// <summary>The weights (as given) in effect at <paramref name="position"/> of epoch <paramref name="epoch"/>.</summary>
