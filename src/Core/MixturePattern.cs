@@ -18,10 +18,10 @@ namespace OrleansShards.Core;
 /// <para>
 /// The state after a block is the vector of counts, and after <c>L = lcm(G, Σw)</c> positions every count equals its
 /// share exactly, so the pattern repeats with period L. Counts at any position are computed without listing the
-/// positions: whole blocks advance by their quota in O(k log k) (k sources), the counts are checkpointed every
+/// positions: whole blocks advance by their quota in O(k·R) (k sources, R &lt; k), the counts are checkpointed every
 /// <see cref="Stride"/> blocks (at most <see cref="MaxCheckpoints"/> checkpoints over a period, grown lazily as far as
 /// asked), and only the last partial block is walked position by position. <see cref="CountsAt"/> costs
-/// O(Stride·k log k + G·k) time; memory is O(k · min(asked, L) / (G·Stride)) longs.
+/// O(Stride·k² + G·k) time; memory is O(k · min(asked, L) / (G·Stride)) longs.
 /// </para>
 /// </remarks>
 public sealed class MixturePattern

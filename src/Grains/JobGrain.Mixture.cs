@@ -54,6 +54,14 @@ public sealed partial class JobGrain
         throw new ShardsException(ShardsErrorKind.Invalid, "partition", $"job '{JobId}' has no partition {partition}");
     }
 
+    private void RefuseCheckpointOfMixture()
+    {
+        if (State.Spec!.IsMixture)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "sources", $"job '{JobId}' is a mixture: a checkpoint document describes one source, so mixture jobs are not exported yet (their runs' journals and served marks are kept in the runs' own state)");
+        }
+    }
+
     private void RefuseLeasesOverMixture()
     {
         if (State.Spec!.IsMixture)

@@ -115,6 +115,7 @@ public sealed class MixtureHttpTests(ServerFixture server) : IClassFixture<Serve
         // Leases over a mixture are not served (runs are).
         await Problem(await Http.PostAsync("v1/jobs/mix-run/leases", Json("""{"workerId":"w","maxTasks":1}""")), HttpStatusCode.BadRequest, "sources");
         await Problem(await Http.PostAsync("v1/jobs/mix-run/mixture", Json("""{"weights":{"big":1},"fromEpoch":1}""")), HttpStatusCode.BadRequest, "sources");
+        await Problem(await Http.GetAsync("v1/jobs/mix-run/checkpoint"), HttpStatusCode.BadRequest, "sources");
 
         // Served up to step 5: a re-weighting at or before it is 409, unknown sources and bad weights 400.
         var mixture = await Ok(await Http.GetAsync("v1/jobs/mix-run/runs/r/mixture"));
