@@ -93,7 +93,8 @@ public sealed partial class RunGrain(
                 ? Apply(() => book.RewindTo(e, s))
                 : throw new ShardsException(ShardsErrorKind.Invalid, "checkpoint", "a rewind names a checkpoint, or an epoch and a step");
         var mixtureBefore = state.State.Mixture;
-        if (RewindMixture(book.Committed!.Position) | result == RunBookResult.Changed)
+        var mixtureRewound = RewindMixture(book.Committed!.Position);
+        if (mixtureRewound || result == RunBookResult.Changed)
         {
             try
             {
