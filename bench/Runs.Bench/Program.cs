@@ -4,6 +4,8 @@
 // Arrow, with the silo's read-ahead (prefetch: consecutive steps) and cold (one step of an epoch nothing read yet),
 // against a bare reader pass over the same file (StaticIterator: the readers, no service); and the time from a silo
 // restart on the same data directory to the first batch at the run's resumeAt. Medians of --runs, ratios of one run.
+// --mixture (issue 15): instead, the cost of the mixture order per step (MixtureOrder for the epoch and its G draws, as
+// the silo computes them for every batch) against serving a step of a run over a mixture (JSON, W = 1, prefetched).
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
@@ -21,6 +23,11 @@ var dataDir = Path.Combine(dir, "data");
 Directory.CreateDirectory(dataDir);
 WriteCsv(Path.Combine(dataDir, "rows.csv"), rows);
 string[] columns = ["id", "x1", "x2", "y", "text"];
+if (args.Contains("--mixture"))
+{
+    return await MixtureBench.RunAsync(dataDir, rows, runs, steps, G, columns, StartAsync, Median, WriteCsv);
+}
+
 var epochs = 3 * 2 * (runs + 1) + runs + 2;
 
 // Bare reader: the same records through the readers alone, shuffled as a job shuffles, in batches of G.

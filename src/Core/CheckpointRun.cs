@@ -15,4 +15,10 @@ public sealed record CheckpointRun
 
     /// <summary>The kept commits, oldest first; the last is the committed step.</summary>
     [Id(3)] public IReadOnlyList<CheckpointRunCommit>? Commits { get; init; }
+
+    /// <summary>Over a mixture (issue 15): the highest step served, or null.</summary>
+    [Id(20)] public RunPosition? Served { get; init; }
+
+    /// <summary>Over a mixture: the run's journal of re-weightings (positions are fromStep · G), oldest first; null when empty.</summary>
+    [Id(21)] public IReadOnlyList<MixtureReweighting>? Journal { get; init; }
 }

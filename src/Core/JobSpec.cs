@@ -72,6 +72,18 @@ public sealed record JobSpec
     /// <summary>Live sources: at most one lease per partition at a time.</summary>
     [Id(11)] public bool Ordered { get; init; }
 
+    /// <summary>A mixture's sources with their weights (issue 15), instead of <see cref="Source"/>.</summary>
+    [Id(20)] public IReadOnlyList<MixtureSourceSpec>? Sources { get; init; }
+
+    /// <summary>A mixture: the records an epoch draws from its sources (default: the sum of the sources' sizes).</summary>
+    [Id(21)] public long? SamplesPerEpoch { get; init; }
+
+    /// <summary>The most sources a mixture may name.</summary>
+    public const int MaxMixtureSources = 64;
+
+    /// <summary>Whether the job mixes several sources (<see cref="Sources"/>).</summary>
+    public bool IsMixture => Sources is not null;
+
     /// <summary>Whether the source is a live log whose shards are cut as records arrive.</summary>
     public bool IsLive => Source is { } source && Registry.Find(source.Kind)?.IsLive(source) == true;
 
@@ -86,6 +98,7 @@ public sealed record JobSpec
         FlushIntervalMs = string.Equals(Durability, Batched, StringComparison.OrdinalIgnoreCase) ? FlushIntervalMs ?? 1000 : FlushIntervalMs,
         MaxWaitMs = IsLive ? MaxWaitMs ?? DefaultMaxWaitMs : MaxWaitMs,
         Source = Source is null ? null : NormalizeSource(Source with { Kind = Source.Kind.ToLowerInvariant() }),
+        Sources = Sources is null ? null : [.. Sources.Select(s => s with { Source = s.Source is null ? null : NormalizeSource(s.Source with { Kind = s.Source.Kind.ToLowerInvariant() }) })],
     };
 
     private static SourceSpec NormalizeSource(SourceSpec source) => Registry.Find(source.Kind)?.Normalize(source) ?? source;
@@ -101,27 +114,22 @@ public sealed record JobSpec
             return ("id", "must be 1 to 128 characters of letters, digits, '-', '_' or '.'");
         }
 
-        if (Source is null)
+        if (Sources is not null)
         {
-            return ("source", "is required");
+            if (ValidateMixture() is { } mixtureProblem)
+            {
+                return mixtureProblem;
+            }
         }
-
-        if (string.IsNullOrWhiteSpace(Source.Kind))
+        else if (Source is null)
         {
-            return ("source.kind", $"is required: one of {string.Join(", ", SourceKinds)}");
+            return ("source", "is required (or sources, for a mixture)");
         }
-
-        if (Registry.Find(Source.Kind) is not { } kind)
+        else if (SamplesPerEpoch is not null)
         {
-            return ("source.kind", $"'{Source.Kind}' is not a source kind this server reads: one of {string.Join(", ", SourceKinds)}");
+            return ("samplesPerEpoch", "applies only to a mixture (sources)");
         }
-
-        if (Source.Watch is not null && !kind.Watches)
-        {
-            return ("source.watch", $"applies only to object kinds ({string.Join(", ", Registry.All.Where(k => k.Watches).Select(k => k.Name))})");
-        }
-
-        if (kind.Validate(Source) is { } sourceProblem)
+        else if (ValidateSource(Source, "source") is { } sourceProblem)
         {
             return sourceProblem;
         }
@@ -177,6 +185,84 @@ public sealed record JobSpec
         }
 
         return null;
+    }
+
+    // The first problem of one source; its fields are named under `field` (source, or sources[i].source).
+    private static (string Field, string Reason)? ValidateSource(SourceSpec source, string field)
+    {
+        if (string.IsNullOrWhiteSpace(source.Kind))
+        {
+            return (field + ".kind", $"is required: one of {string.Join(", ", SourceKinds)}");
+        }
+
+        if (Registry.Find(source.Kind) is not { } kind)
+        {
+            return (field + ".kind", $"'{source.Kind}' is not a source kind this server reads: one of {string.Join(", ", SourceKinds)}");
+        }
+
+        if (source.Watch is not null && !kind.Watches)
+        {
+            return (field + ".watch", $"applies only to object kinds ({string.Join(", ", Registry.All.Where(k => k.Watches).Select(k => k.Name))})");
+        }
+
+        return kind.Validate(source) is { } problem
+            ? (problem.Field.StartsWith("source", StringComparison.Ordinal) ? field + problem.Field["source".Length..] : $"{field}.{problem.Field}", problem.Reason)
+            : null;
+    }
+
+    private (string Field, string Reason)? ValidateMixture()
+    {
+        if (Source is not null)
+        {
+            return ("sources", "a job names either one source or a mixture of sources, not both");
+        }
+
+        if (Sources!.Count is 0 or > MaxMixtureSources)
+        {
+            return ("sources", $"must name between 1 and {MaxMixtureSources} sources");
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < Sources.Count; i++)
+        {
+            var entry = Sources[i];
+            if (entry is null)
+            {
+                return ($"sources[{i}]", "must be an object {name, source, weight}");
+            }
+
+            if (string.IsNullOrEmpty(entry.Name) || entry.Name.Length > 128 || entry.Name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+            {
+                return ($"sources[{i}].name", "must be 1 to 128 characters of letters, digits, '-', '_' or '.'");
+            }
+
+            if (!names.Add(entry.Name))
+            {
+                return ($"sources[{i}].name", $"'{entry.Name}' names another source of the mixture already: names must be unique");
+            }
+
+            if (MixtureWeights.Problem(entry.Weight) is { } weightProblem)
+            {
+                return ($"sources[{i}].weight", weightProblem);
+            }
+
+            if (entry.Source is null)
+            {
+                return ($"sources[{i}].source", "is required");
+            }
+
+            if (ValidateSource(entry.Source, $"sources[{i}].source") is { } problem)
+            {
+                return problem;
+            }
+
+            if (Registry.Find(entry.Source.Kind)?.IsLive(entry.Source) == true)
+            {
+                return ($"sources[{i}].source", $"source '{entry.Name}' is live ({entry.Source.Kind}): a mixture mixes static sources only in this version");
+            }
+        }
+
+        return SamplesPerEpoch is < 1 or > 1L << 40 ? ("samplesPerEpoch", $"must be between 1 and {1L << 40}") : null;
     }
 
     private static readonly JsonSerializerOptions CanonicalOptions = new()

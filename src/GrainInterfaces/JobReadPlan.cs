@@ -12,4 +12,5 @@ public sealed record JobReadPlan(
     [property: Id(4)] int Epochs,
     [property: Id(5)] bool Shuffle,
     [property: Id(6)] long Seed,
-    [property: Id(7)] bool Live = false);
+    [property: Id(7)] bool Live = false,
+    [property: Id(20)] MixturePlan? Mixture = null);

@@ -15,6 +15,7 @@ public sealed partial class JobGrain
     public async Task<CheckpointDocument> ExportCheckpoint()
     {
         EnsureExists();
+        RefuseCheckpointOfMixture();
         if (_book is LiveJobBook live)
         {
             live.Tasks.ExpireDue();

@@ -119,8 +119,9 @@ public sealed partial class JobGrain(
             return await CreateLive(normalized);
         }
 
-        var files = await readers.ResolvePartitionsAsync(normalized.Source!);
+        var (files, mixturePartitions) = normalized.IsMixture ? await ResolveMixture(normalized) : (await readers.ResolvePartitionsAsync(normalized.Source!), null);
         State.Spec = normalized;
+        State.MixturePartitions = mixturePartitions;
         State.CreatedAt = time.GetUtcNow();
         State.Paths = [.. files];
         State.Files = [.. files.Select(_ => (PinnedFile?)null)];
@@ -170,6 +171,7 @@ public sealed partial class JobGrain(
             throw new ShardsException(ShardsErrorKind.Conflict, "state", $"job '{JobId}' is cancelled: no leases are handed out");
         }
 
+        RefuseLeasesOverMixture();
         if (_book is null)
         {
             return new LeaseBatch([], StateName(), RetryAfterWhileDescribingMs);
@@ -301,10 +303,9 @@ public sealed partial class JobGrain(
             return;
         }
 
-        var source = State.Spec!.Source!;
         var pending = Enumerable.Range(0, State.Paths.Count).Where(p => State.Files[p] is null).ToList();
         await Task.WhenAll(pending.Select(p => GrainFactory.GetGrain<ISplitterGrain>(SplitterGrain.KeyOf(JobId, p))
-            .Start(new SplitterAssignment(JobId, p, State.Paths[p], source))));
+            .Start(new SplitterAssignment(JobId, p, State.Paths[p], SourceOfPartition(p)))));
     }
 
     private async Task RestartSplitters()

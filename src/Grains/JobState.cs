@@ -27,4 +27,7 @@ public sealed class JobState
 
     /// <summary>The live task book of a job on a live source; null for a static job.</summary>
     [Id(6)] public LiveBookState? Live { get; set; }
+
+    /// <summary>A mixture job (issue 15): the number of partitions of each source, in the spec's order; null otherwise.</summary>
+    [Id(20)] public List<int>? MixturePartitions { get; set; }
 }

@@ -9,12 +9,14 @@ public sealed class RunBatch
 {
     private readonly RecordBatch[] _sources;
     private readonly int[] _rows;
+    private readonly string[]? _origins;
 
-    internal RunBatch(RecordBatch[] sources, int[] rows, bool fromMemory)
+    internal RunBatch(RecordBatch[] sources, int[] rows, bool fromMemory, string[]? origins = null)
     {
         _sources = sources;
         _rows = rows;
         FromMemory = fromMemory;
+        _origins = origins;
     }
 
     /// <summary>The records of the batch (G/W).</summary>
@@ -30,7 +32,7 @@ public sealed class RunBatch
         writer.WriteStartArray();
         for (var i = 0; i < _rows.Length; i++)
         {
-            _sources[i].WriteRecord(writer, _rows[i]);
+            WriteRecord(writer, i);
         }
 
         writer.WriteEndArray();
@@ -46,9 +48,24 @@ public sealed class RunBatch
     /// </summary>
     public async Task WriteArrowAsync(Stream stream, IEnumerable<KeyValuePair<string, string>> metadata, CancellationToken cancellationToken)
     {
-        using var arrow = _sources.Length > 0 && _sources.All(s => ReferenceEquals(s, _sources[0]))
+        using var arrow = _origins is null && _sources.Length > 0 && _sources.All(s => ReferenceEquals(s, _sources[0]))
             ? _sources[0].ToArrow(_rows)
-            : ArrowRecords.FromJson(_rows.Length, (writer, i) => _sources[i].WriteRecord(writer, _rows[i]), _sources.Length > 0 ? _sources[0].ColumnNames : null);
+            : ArrowRecords.FromJson(_rows.Length, WriteRecord, ColumnNames());
         await ArrowRecords.WriteStreamAsync(stream, arrow, metadata, cancellationToken);
+    }
+
+    // The first shard's columns; over a mixture the union of the records' properties (sources may differ in columns).
+    private IReadOnlyList<string>? ColumnNames() => _origins is null && _sources.Length > 0 ? _sources[0].ColumnNames : null;
+
+    // A record of a mixture carries its source's name in `_source` (added after the record's own fields).
+    private void WriteRecord(Utf8JsonWriter writer, int index)
+    {
+        if (_origins is null)
+        {
+            _sources[index].WriteRecord(writer, _rows[index]);
+            return;
+        }
+
+        MixtureColumn.WriteWithSource(writer, _sources[index], _rows[index], _origins[index]);
     }
 }

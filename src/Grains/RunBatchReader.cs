@@ -20,7 +20,7 @@ namespace OrleansShards.Grains;
 /// and every rank that draws from it. Evicted batches are left to the garbage collector rather than disposed, since
 /// a request may still be writing records of one.
 /// </remarks>
-public sealed class RunBatchReader(SourceReaders readers, IOptions<RunOptions> options, ILogger<RunBatchReader> logger)
+public sealed partial class RunBatchReader(SourceReaders readers, IOptions<RunOptions> options, ILogger<RunBatchReader> logger)
 {
     private const int LatencySamples = 1024;
     private readonly Lock _gate = new();
@@ -52,6 +52,11 @@ public sealed class RunBatchReader(SourceReaders readers, IOptions<RunOptions> o
         if (plan.Steps.Validate(plan.Job.Epochs, epoch, step, rank, worldSize) is { } problem)
         {
             throw new ShardsException(ShardsErrorKind.Invalid, problem.Field, problem.Reason);
+        }
+
+        if (plan.Job.Mixture is not null)
+        {
+            return await ReadMixtureAsync(jobId, run, plan, epoch, step, rank, worldSize, columns, cancellationToken);
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -138,7 +143,7 @@ public sealed class RunBatchReader(SourceReaders readers, IOptions<RunOptions> o
 
         // Read outside the lock; a shard asked for twice at once may be read twice, and the second read is dropped.
         var bytes = Math.Max(shard.Length * 16, file.RecordCount > 0 ? file.Length * shard.Length / file.RecordCount : 0);
-        var reader = readers.For(plan.Source);
+        var reader = readers.For(SourceOfPartition(plan, shard.Partition));
         var expected = new FileFingerprint(file.Length, file.LastWriteTimeUtcTicks, file.ContentHash);
         var load = reader.ReadAsync(new ShardReadRequest(file.Path, expected, shard.Start, shard.End, columns), CancellationToken.None).AsTask();
         lock (_gate)
@@ -248,7 +253,7 @@ public sealed class RunBatchReader(SourceReaders readers, IOptions<RunOptions> o
     {
         var budget = options.Value.PrefetchBytes;
         var position = from;
-        var seen = new HashSet<(int Epoch, long Shard)>();
+        var seen = new HashSet<(int Epoch, ShardRange Shard)>();
         for (var ahead = 0; ahead < options.Value.PrefetchSteps && budget > 0; ahead++)
         {
             position = plan.Steps.After(position.Epoch, position.Step);
@@ -257,18 +262,21 @@ public sealed class RunBatchReader(SourceReaders readers, IOptions<RunOptions> o
                 return;
             }
 
-            var order = OrderOf(plan, position.Epoch);
             var loads = new List<Task<RecordBatch>>();
-            for (var i = 0; i < plan.Steps.GlobalBatchSize && budget > 0; i++)
+            foreach (var shard in ShardsOfStep(plan, position))
             {
-                var slot = order.At(plan.Steps.PositionOf(position.Step, 0, 1, i));
-                if (seen.Add((position.Epoch, slot.ShardIndex)))
+                if (budget <= 0)
                 {
-                    var (load, cached) = Load(plan.Job, sourceKey, slot.Shard, columns);
+                    break;
+                }
+
+                if (seen.Add((position.Epoch, shard)))
+                {
+                    var (load, cached) = Load(plan.Job, sourceKey, shard, columns);
                     if (!cached)
                     {
-                        var file = plan.Job.Files[slot.Shard.Partition];
-                        budget -= Math.Max(slot.Shard.Length * 16, file.RecordCount > 0 ? file.Length * slot.Shard.Length / file.RecordCount : 0);
+                        var file = plan.Job.Files[shard.Partition];
+                        budget -= Math.Max(shard.Length * 16, file.RecordCount > 0 ? file.Length * shard.Length / file.RecordCount : 0);
                         loads.Add(load);
                     }
                 }

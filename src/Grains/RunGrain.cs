@@ -10,7 +10,7 @@ namespace OrleansShards.Grains;
 /// here: it is the job's, and immutable for a static job.
 /// </summary>
 [GrainType("run")]
-public sealed class RunGrain(
+public sealed partial class RunGrain(
     [PersistentState("run", ShardsOptions.StorageName)] IPersistentState<RunState> state,
     TimeProvider time) : Grain, IRunGrain
 {
@@ -39,6 +39,7 @@ public sealed class RunGrain(
         }
 
         var plan = await PlanAsync();
+        CheckMixtureSources(plan);
         var steps = new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder);
         if (steps.StepsPerEpoch < 1)
         {
@@ -91,9 +92,19 @@ public sealed class RunGrain(
             : epoch is { } e && step is { } s
                 ? Apply(() => book.RewindTo(e, s))
                 : throw new ShardsException(ShardsErrorKind.Invalid, "checkpoint", "a rewind names a checkpoint, or an epoch and a step");
-        if (result == RunBookResult.Changed)
+        var mixtureBefore = state.State.Mixture;
+        var mixtureRewound = RewindMixture(book.Committed!.Position);
+        if (mixtureRewound || result == RunBookResult.Changed)
         {
-            await WriteOrRestore(before);
+            try
+            {
+                await WriteOrRestore(before);
+            }
+            catch
+            {
+                state.State.Mixture = mixtureBefore;
+                throw;
+            }
         }
 
         return await StatusAsync();
@@ -107,6 +118,8 @@ public sealed class RunGrain(
             GlobalBatchSize = spec.GlobalBatchSize,
             DropRemainder = spec.DropRemainder,
             Commits = [.. state.State.Book.Commits.Select(c => new CheckpointRunCommit(c.Epoch, c.Step, c.Checkpoint))],
+            Served = state.State.Mixture.Served,
+            Journal = state.State.Mixture.Journal.Count == 0 ? null : state.State.Mixture.Journal,
         }
         : null);
 
@@ -140,8 +153,9 @@ public sealed class RunGrain(
             }
         }
 
+        var mixture = ImportMixture(checkpoint, plan, spec);
         await GrainFactory.GetGrain<IJobRunsGrain>(JobId).Add(RunName);
-        state.State = new RunState { Spec = spec, Book = imported, CreatedAt = time.GetUtcNow() };
+        state.State = new RunState { Spec = spec, Book = imported, CreatedAt = time.GetUtcNow(), Mixture = mixture };
         await state.WriteStateAsync();
         return await StatusAsync();
     }
@@ -218,7 +232,7 @@ public sealed class RunGrain(
         return _plan;
     }
 
-    private static long RecordsOf(JobReadPlan plan) => plan.Files.Sum(f => f.RecordCount);
+    private static long RecordsOf(JobReadPlan plan) => plan.Mixture?.SamplesPerEpoch ?? plan.Files.Sum(f => f.RecordCount);
 
     private async Task<RunStatus> StatusAsync()
     {

@@ -15,4 +15,7 @@ public sealed class RunState
 
     /// <summary>When the run was created.</summary>
     [Id(2)] public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Over a mixture (issue 15): the served mark and the journal of re-weightings.</summary>
+    [Id(20)] public RunMixtureState Mixture { get; set; } = new();
 }

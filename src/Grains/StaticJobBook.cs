@@ -49,7 +49,8 @@ internal sealed class StaticJobBook(JobState state, ShardCatalog catalog, TaskBo
     public JobReadPlan ReadPlan()
     {
         var spec = state.Spec!;
-        return new JobReadPlan(spec.Source!, [.. state.Files!], spec.ShardSize, book.Epoch, spec.Epochs, spec.Shuffle, spec.Seed);
+        var mixture = MixturePlans.Of(state);
+        return new JobReadPlan(spec.Source ?? mixture!.Sources[0].Source, [.. state.Files!], spec.ShardSize, book.Epoch, spec.Epochs, spec.Shuffle, spec.Seed, Mixture: mixture);
     }
 
     /// <inheritdoc />

@@ -34,6 +34,7 @@ public static class JobEndpoints
         jobs.MapGet("", ListJobs).WithSummary("List the jobs").Produces<JobListAnswer>();
         jobs.MapCheckpoints();
         jobs.MapRuns();
+        jobs.MapMixtures();
         jobs.MapGet("/{id}", (string id, IGrainFactory grains) => Job(grains, id).GetStatus())
             .WithSummary("A job's status").Produces<JobStatus>().ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapDelete("/{id}", async (string id, IGrainFactory grains, ReadPlanCache plans) =>

@@ -157,7 +157,9 @@ public static class RunEndpoints
 
         var columns = query["columns"].ToString();
         var projection = string.IsNullOrWhiteSpace(columns) ? null : columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var plan = await Run(grains, id, run).GetBatchPlan();
+        // Over a mixture the step is recorded as served (durable) before it is read, so no re-weighting can change it later.
+        CheckName(run);
+        var plan = await grains.GetGrain<IRunMixtureGrain>(IRunGrain.KeyOf(id, run)).ServeStep((int)epoch, step, (int)rank, (int)worldSize);
         var batch = await reader.ReadAsync(id, run, plan, (int)epoch, step, (int)rank, (int)worldSize, projection, context.RequestAborted);
         if (format == "arrow")
         {
