@@ -34,7 +34,11 @@ public static class ShardsWeb
             builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         }
 
-        builder.Services.AddSingleton(services => new StatusSnapshots(services.GetRequiredService<IGrainFactory>(), services.GetService<TimeProvider>() ?? TimeProvider.System));
+        builder.Services.AddSingleton(services => new StatusSnapshots(
+            services.GetRequiredService<IGrainFactory>(),
+            services.GetService<TimeProvider>() ?? TimeProvider.System,
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OrleansShards.Silo.Hosting.ShardsLimitsOptions>>().Value,
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions));
         builder.Services.AddOpenApi(o =>
         {
             o.AddDocumentTransformer((document, _, _) =>
