@@ -349,7 +349,7 @@ public static class Checkpoints
                 throw Invalid(field + ".attempts", $"{field}.attempts must be at least 1");
             }
 
-            book.DeadLetters.Add(new DeadLetter { Epoch = epoch, Shard = shard, Range = range, Attempts = letter.Attempts, LastError = letter.LastError ?? "" });
+            book.DeadLetters.Add(new DeadLetter { Epoch = epoch, Shard = shard, Range = range, Attempts = letter.Attempts, LastError = TaskErrors.Truncate(letter.LastError ?? "") });
         }
 
         if (document.Completed && (todo.Cursor != catalog.ShardCount || requeued.Count > 0 || doing.Count > 0 || document.Epoch != spec.Epochs - 1))
@@ -459,7 +459,7 @@ public static class Checkpoints
                 Shard = shard,
                 FailedAttempts = retry.FailedAttempts,
                 Leases = retry.Leases,
-                LastError = retry.LastError,
+                LastError = retry.LastError is null ? null : TaskErrors.Truncate(retry.LastError),
                 CompletedBy = retry.CompletedBy,
             };
             if (!book.Retries.TryAdd(record.Key, record))

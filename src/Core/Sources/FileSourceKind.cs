@@ -35,7 +35,10 @@ public sealed class FileSourceKind(string name) : SourceKind<FileSourceSpec>
             return ("source.paths", "holds an empty path");
         }
 
-        return source.Delimiter is { Length: not 1 } ? ("source.delimiter", "must be exactly one character") : null;
+        // The CSV reader splits bytes: the delimiter is one ASCII byte, and never the quote or a line break.
+        return source.Delimiter is { Length: not 1 } ? ("source.delimiter", "must be exactly one character")
+            : source.Delimiter is [var d] && (!char.IsAscii(d) || d is '"' or '\n' or '\r' or '\0') ? ("source.delimiter", "must be one ASCII character other than '\"', a line break or NUL")
+            : null;
     }
 
     /// <inheritdoc />
