@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.GrainInterfaces.Http;
-using OrleansShards.Readers;
 using OrleansShards.Readers.Arrow;
 using OrleansShards.Silo.Hosting;
 using OrleansShards.Silo.Serving;

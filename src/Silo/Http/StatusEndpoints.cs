@@ -1,4 +1,3 @@
-using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Silo.Auth;
 
