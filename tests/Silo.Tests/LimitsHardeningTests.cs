@@ -243,6 +243,13 @@ public sealed class LimitsHardeningTests(LimitsServerFixture server, ITestOutput
         var fits = "[" + string.Join(',', Enumerable.Range(0, 1).Select(i => $$"""{"id":{{i}},"text":"{{new string('t', 3 << 19)}}"}""")) + "]";
         Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync("/v1/topics/big-appends/partitions/0/records", Json(fits))).StatusCode);
         await StillServes();
+
+        // The document says so for every operation that takes a body.
+        var document = await _admin.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var withBodies = document.GetProperty("paths").EnumerateObject().SelectMany(p => p.Value.EnumerateObject())
+            .Where(o => o.Value.TryGetProperty("requestBody", out _)).ToList();
+        Assert.NotEmpty(withBodies);
+        Assert.All(withBodies, o => Assert.True(o.Value.GetProperty("responses").TryGetProperty("413", out _), o.Name));
     }
 
     [Fact]
