@@ -349,7 +349,7 @@ public static class Checkpoints
                 throw Invalid(field + ".attempts", $"{field}.attempts must be at least 1");
             }
 
-            book.DeadLetters.Add(new DeadLetter { Epoch = epoch, Shard = shard, Range = range, Attempts = letter.Attempts, LastError = letter.LastError ?? "" });
+            book.DeadLetters.Add(new DeadLetter { Epoch = epoch, Shard = shard, Range = range, Attempts = letter.Attempts, LastError = TaskErrors.Truncate(letter.LastError ?? "") });
         }
 
         if (document.Completed && (todo.Cursor != catalog.ShardCount || requeued.Count > 0 || doing.Count > 0 || document.Epoch != spec.Epochs - 1))
@@ -459,7 +459,7 @@ public static class Checkpoints
                 Shard = shard,
                 FailedAttempts = retry.FailedAttempts,
                 Leases = retry.Leases,
-                LastError = retry.LastError,
+                LastError = retry.LastError is null ? null : TaskErrors.Truncate(retry.LastError),
                 CompletedBy = retry.CompletedBy,
             };
             if (!book.Retries.TryAdd(record.Key, record))
@@ -564,7 +564,7 @@ public static class Checkpoints
     {
         if (LeaseSequence(leaseId) is not { } sequence)
         {
-            throw Invalid(field, $"{field} '{leaseId}' is not a lease id (L{{n}})");
+            throw Invalid(field, $"{field} '{leaseId}' is not a lease id (L{{n}} or L{{n}}.{{tag}})");
         }
 
         return sequence < nextLeaseSequence
@@ -572,8 +572,7 @@ public static class Checkpoints
             : throw Invalid(field, string.Create(CultureInfo.InvariantCulture, $"{field} '{leaseId}' is not below nextLeaseSequence {nextLeaseSequence}: a later lease would get the same id"));
     }
 
-    private static long? LeaseSequence(string? leaseId) =>
-        leaseId is { Length: > 1 } && leaseId[0] == 'L' && long.TryParse(leaseId.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+    private static long? LeaseSequence(string? leaseId) => LeaseIds.SequenceOf(leaseId);
 
     private static string Field(string list, int index) => string.Create(CultureInfo.InvariantCulture, $"{list}[{index}]");
 

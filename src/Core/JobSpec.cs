@@ -45,6 +45,9 @@ public sealed record JobSpec
     /// <summary>Records per shard.</summary>
     [Id(2)] public long ShardSize { get; init; } = 10_000;
 
+    /// <summary>The largest <see cref="ShardSize"/>: offsets plus a shard's size never overflow a long.</summary>
+    public const long MaxShardSize = 1L << 40;
+
     /// <summary>Passes over the data.</summary>
     [Id(3)] public int Epochs { get; init; } = 1;
 
@@ -134,9 +137,9 @@ public sealed record JobSpec
             return sourceProblem;
         }
 
-        if (ShardSize < 1)
+        if (ShardSize is < 1 or > MaxShardSize)
         {
-            return ("shardSize", "must be at least 1");
+            return ("shardSize", "must be between 1 and 2^40 records");
         }
 
         if (Epochs is < 1 or > 1_000_000)

@@ -205,6 +205,7 @@ internal sealed class LeaseLedger<TLease>
 
     private void RecordFailure(TLease lease, string error)
     {
+        error = TaskErrors.Truncate(error);
         var retry = RetryOf(lease);
         retry.FailedAttempts++;
         retry.LastError = error;

@@ -43,4 +43,7 @@ public sealed class LiveBookState
 
     /// <summary>Leases that completed retried shards, newest last, so a late report of a losing lease is told apart from a duplicate.</summary>
     [Id(11)] public List<string> RecentCompletions { get; set; } = [];
+
+    /// <summary>The secret of this job incarnation's lease ids (<see cref="LeaseIds"/>); drawn by the owning grain, never exported.</summary>
+    [Id(12)] public string? LeaseKey { get; set; }
 }

@@ -102,7 +102,7 @@ public static class LiveCheckpoints
         for (var i = 0; i < partitions.Count; i++)
         {
             var field = string.Create(CultureInfo.InvariantCulture, $"live[{i}]");
-            var partition = partitions[i];
+            var partition = partitions[i] ?? throw new CheckpointException(field, $"{field} is null");
             if (partition.Partition != i)
             {
                 throw new CheckpointException(field + ".partition", $"{field}.partition is {partition.Partition}; partitions are listed in order from 0");
@@ -127,6 +127,11 @@ public static class LiveCheckpoints
         for (var i = 0; i < doing.Count; i++)
         {
             var field = string.Create(CultureInfo.InvariantCulture, $"doing[{i}]");
+            if (doing[i] is null)
+            {
+                throw new CheckpointException(field, $"{field} is null");
+            }
+
             if (!TaskIds.TryParse(doing[i].TaskId, out var epoch, out var shard) || epoch != 0 || shard.Partition < 0 || shard.Partition >= book.Partitions.Count)
             {
                 throw new CheckpointException(field + ".taskId", $"{field}.taskId '{doing[i].TaskId}' is not a task of a live job's partitions");
@@ -142,6 +147,41 @@ public static class LiveCheckpoints
             book.ShardsCut += book.Partitions[p].Fresh.Sum(r => (r.Length + spec.ShardSize - 1) / spec.ShardSize) + book.Partitions[p].Requeued.Count;
         }
 
+        if (document.Done is { } done && (done.Shards < 0 || done.TotalShards < 0 || done.TotalRecords < 0))
+        {
+            throw new CheckpointException("done", "done.shards, done.totalShards and done.totalRecords must not be negative");
+        }
+
+        var retries = document.Retries ?? [];
+        for (var i = 0; i < retries.Count; i++)
+        {
+            var field = string.Create(CultureInfo.InvariantCulture, $"retries[{i}]");
+            if (retries[i] is not { } retry)
+            {
+                throw new CheckpointException(field, $"{field} is null");
+            }
+
+            if (retry.FailedAttempts < 0 || retry.Leases < 0)
+            {
+                throw new CheckpointException(field, $"{field}: failedAttempts and leases must not be negative");
+            }
+        }
+
+        var deadLetters = document.DeadLetters ?? [];
+        for (var i = 0; i < deadLetters.Count; i++)
+        {
+            var field = string.Create(CultureInfo.InvariantCulture, $"deadLetters[{i}]");
+            if (deadLetters[i] is not { } dead)
+            {
+                throw new CheckpointException(field, $"{field} is null");
+            }
+
+            if (dead.Attempts < 0 || !TaskIds.TryParse(dead.TaskId, out _, out var deadShard) || deadShard.Partition < 0 || deadShard.Partition >= book.Partitions.Count)
+            {
+                throw new CheckpointException(field, $"{field}: taskId '{dead.TaskId}' is not a task of a live job's partitions, or attempts is negative");
+            }
+        }
+
         // Done-ahead shards are done or dead-lettered: they are counted there.
         book.ShardsCut += (document.Done?.Shards ?? 0) + (document.DeadLetters?.Count ?? 0);
         book.ShardsDone = document.Done?.Shards ?? 0;
@@ -150,7 +190,7 @@ public static class LiveCheckpoints
         {
             if (TaskIds.TryParse(retry.TaskId, out _, out var shard) && shard.Partition >= 0 && shard.Partition < book.Partitions.Count)
             {
-                book.Retries[LiveTaskBook.ShardKey(shard)] = new RetryRecord { Shard = shard.Start, FailedAttempts = retry.FailedAttempts, Leases = retry.Leases, LastError = retry.LastError };
+                book.Retries[LiveTaskBook.ShardKey(shard)] = new RetryRecord { Shard = shard.Start, FailedAttempts = retry.FailedAttempts, Leases = retry.Leases, LastError = retry.LastError is null ? null : TaskErrors.Truncate(retry.LastError) };
             }
         }
 
@@ -158,7 +198,7 @@ public static class LiveCheckpoints
         {
             if (TaskIds.TryParse(dead.TaskId, out _, out var shard))
             {
-                book.DeadLetters.Add(new DeadLetter { Shard = shard.Start, Range = shard, Attempts = dead.Attempts, LastError = dead.LastError ?? "" });
+                book.DeadLetters.Add(new DeadLetter { Shard = shard.Start, Range = shard, Attempts = dead.Attempts, LastError = TaskErrors.Truncate(dead.LastError ?? "") });
             }
         }
 
@@ -187,7 +227,7 @@ public static class LiveCheckpoints
         var list = new List<OffsetRange>();
         for (var i = 0; i < (ranges?.Count ?? 0); i++)
         {
-            var range = ranges![i];
+            var range = ranges![i] ?? throw new CheckpointException(string.Create(CultureInfo.InvariantCulture, $"{field}[{i}]"), $"{field}[{i}] is null");
             if (range.End <= range.Start || range.Start < 0)
             {
                 throw new CheckpointException(string.Create(CultureInfo.InvariantCulture, $"{field}[{i}]"), $"{field}[{i}] [{range.Start}, {range.End}) is not a range of offsets");

@@ -184,7 +184,7 @@ public sealed class LiveTaskBook : ITaskBook, ILeaseShards<LiveLease>
             idleInARow = 0;
             var lease = new LiveLease
             {
-                LeaseId = "L" + _state.NextLeaseSequence++.ToString(CultureInfo.InvariantCulture),
+                LeaseId = LeaseIds.Of(_state.LeaseKey, _state.NextLeaseSequence++),
                 Shard = shard,
                 Attempt = 1,
                 WorkerId = workerId,

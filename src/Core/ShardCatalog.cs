@@ -22,7 +22,8 @@ public sealed class ShardCatalog
         for (var p = 0; p < _recordCounts.Length; p++)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(_recordCounts[p]);
-            _firstShard[p + 1] = _firstShard[p] + ((_recordCounts[p] + shardSize - 1) / shardSize);
+            // Rounded up without adding shardSize - 1 first, which overflows for a shard size near long.MaxValue.
+            _firstShard[p + 1] = _firstShard[p] + (_recordCounts[p] == 0 ? 0 : ((_recordCounts[p] - 1) / shardSize) + 1);
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace OrleansShards.Core;
 
 /// <summary>
@@ -111,7 +109,7 @@ public sealed class TaskBook : ITaskBook, ILeaseShards<LeaseRecord>
         {
             var lease = new LeaseRecord
             {
-                LeaseId = "L" + _state.NextLeaseSequence++.ToString(CultureInfo.InvariantCulture),
+                LeaseId = LeaseIds.Of(_state.LeaseKey, _state.NextLeaseSequence++),
                 Shard = shard,
                 Epoch = _state.Epoch,
                 Attempt = 1,

@@ -40,4 +40,7 @@ public sealed class TaskBookState
 
     /// <summary>Shards reported done, over every epoch.</summary>
     [Id(10)] public long TotalShardsDone { get; set; }
+
+    /// <summary>The secret of this job incarnation's lease ids (<see cref="LeaseIds"/>); drawn by the owning grain, never exported.</summary>
+    [Id(11)] public string? LeaseKey { get; set; }
 }

@@ -14,6 +14,16 @@ internal static class JobBooks
     public static IJobBook? Open(JobState state, TimeProvider time)
     {
         var spec = state.Spec!;
+        // A book opened without a key (new, imported, or stored before keys existed) gets one: its lease ids cannot be guessed.
+        if (state.Live is { LeaseKey: null } live)
+        {
+            live.LeaseKey = NewLeaseKey();
+        }
+        else if (state.Live is null && state.Book.LeaseKey is null)
+        {
+            state.Book.LeaseKey = NewLeaseKey();
+        }
+
         IJobBook? book = state.Live is not null
             ? new LiveJobBook(state, new LiveTaskBook(state.Live, new LiveBookSettings(spec.ShardSize, spec.Ordered, TimeSpan.FromSeconds(spec.LeaseTimeoutSeconds), spec.MaxAttempts), time))
             : state.Files.Any(f => f is null)
@@ -22,4 +32,6 @@ internal static class JobBooks
         book?.Tasks.ExpireDue();
         return book;
     }
+
+    private static string NewLeaseKey() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 }

@@ -85,6 +85,12 @@ public sealed class JobCheckpointService(SourceReaders readers, TimeProvider tim
         }
 
         spec = spec with { Id = jobId };
+        if (spec.Validate() is { } problem)
+        {
+            // As for a static import: the spec was valid without an id, so what is left is the id this job was imported as.
+            throw new ShardsException(ShardsErrorKind.Invalid, problem.Field, $"{problem.Field} {problem.Reason}");
+        }
+
         var locators = await readers.ResolvePartitionsAsync(spec.Source!);
         if (locators.Count < book.Partitions.Count)
         {

@@ -161,6 +161,8 @@ public sealed partial class JobGrain(
             throw new ShardsException(ShardsErrorKind.Invalid, "workerId", "workerId is required");
         }
 
+        InputCeilings.CheckId(request.WorkerId, "workerId");
+        InputCeilings.CheckId(request.RequestId, "requestId");
         if (request.MaxTasks is < 1 or > MaxTasksPerLease)
         {
             throw new ShardsException(ShardsErrorKind.Invalid, "maxTasks", $"maxTasks must be between 1 and {MaxTasksPerLease}");
@@ -199,6 +201,7 @@ public sealed partial class JobGrain(
             throw new ShardsException(ShardsErrorKind.Invalid, "workerId", "workerId is required");
         }
 
+        CheckReportIds(report, "");
         if (_book is null)
         {
             throw new ShardsException(ShardsErrorKind.NotFound, "taskId", $"task '{report.TaskId}' is not a task of job '{JobId}': no lease was handed out yet");
@@ -231,13 +234,18 @@ public sealed partial class JobGrain(
         }
 
         var outcomes = new List<ReportVerdict>(reports.Count);
-        foreach (var report in reports)
+        for (var i = 0; i < reports.Count; i++)
         {
-            if (string.IsNullOrWhiteSpace(report.WorkerId) || string.IsNullOrWhiteSpace(report.TaskId) || string.IsNullOrWhiteSpace(report.LeaseId))
+            if (reports[i] is null || string.IsNullOrWhiteSpace(reports[i].WorkerId) || string.IsNullOrWhiteSpace(reports[i].TaskId) || string.IsNullOrWhiteSpace(reports[i].LeaseId))
             {
-                throw new ShardsException(ShardsErrorKind.Invalid, "reports", "every report needs taskId, leaseId and workerId");
+                throw new ShardsException(ShardsErrorKind.Invalid, $"reports[{i}]", $"reports[{i}] needs taskId, leaseId and workerId");
             }
 
+            CheckReportIds(reports[i], $"reports[{i}].");
+        }
+
+        foreach (var report in reports)
+        {
             if (_book is null)
             {
                 outcomes.Add(new ReportVerdict(report.TaskId, report.LeaseId, ReportResult.UnknownTask, $"task '{report.TaskId}' is not a task of job '{JobId}': no lease was handed out yet"));
@@ -259,6 +267,7 @@ public sealed partial class JobGrain(
     public async Task<IReadOnlyList<LeaseRenewal>> Heartbeat(string workerId, IReadOnlyList<string> leaseIds)
     {
         EnsureExists();
+        CheckLeaseIds(workerId, leaseIds);
         if (_book is null)
         {
             return [.. leaseIds.Select(id => new LeaseRenewal(id, null))];
@@ -273,6 +282,7 @@ public sealed partial class JobGrain(
     public async Task<int> Release(string workerId, IReadOnlyList<string> leaseIds)
     {
         EnsureExists();
+        CheckLeaseIds(workerId, leaseIds);
         if (_book is null)
         {
             return 0;
@@ -281,6 +291,24 @@ public sealed partial class JobGrain(
         var released = _book.Tasks.Release(workerId, leaseIds);
         await Persist();
         return released;
+    }
+
+    private static void CheckReportIds(TaskReport report, string place)
+    {
+        InputCeilings.CheckId(report.WorkerId, place + "workerId");
+        InputCeilings.CheckId(report.TaskId, place + "taskId");
+        InputCeilings.CheckId(report.LeaseId, place + "leaseId");
+    }
+
+    private static void CheckLeaseIds(string workerId, IReadOnlyList<string> leaseIds)
+    {
+        if (string.IsNullOrWhiteSpace(workerId))
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "workerId", "workerId is required");
+        }
+
+        InputCeilings.CheckId(workerId, "workerId");
+        InputCeilings.CheckIds(leaseIds, "leaseIds");
     }
 
     /// <inheritdoc />

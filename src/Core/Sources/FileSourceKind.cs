@@ -46,6 +46,12 @@ public sealed class FileSourceKind(string name) : SourceKind<FileSourceSpec>
             return ("source.delimiter", "must be exactly one character");
         }
 
+        // The CSV reader splits bytes: the delimiter is one ASCII byte, and never the quote or a line break.
+        if (source.Delimiter is [var d] && (!char.IsAscii(d) || d is '"' or '\n' or '\r' or '\0'))
+        {
+            return ("source.delimiter", "must be one ASCII character other than '\"', a line break or NUL");
+        }
+
         if (source.Columns is { } columns)
         {
             if (!IsCsv)

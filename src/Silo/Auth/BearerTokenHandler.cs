@@ -7,8 +7,8 @@ using Microsoft.Extensions.Options;
 namespace OrleansShards.Silo.Auth;
 
 /// <summary>
-/// Authenticates <c>Authorization: Bearer &lt;token&gt;</c> against <see cref="AuthTokenStore"/>. Streaming
-/// routes (paths ending in <c>/stream</c> or <c>/ws</c>) also take <c>?access_token=</c>, since a browser's
+/// Authenticates <c>Authorization: Bearer &lt;token&gt;</c> against <see cref="AuthTokenStore"/>. The streaming
+/// routes (<see cref="StreamingRoutes"/>, exactly those) also take <c>?access_token=</c>, since a browser's
 /// EventSource and WebSocket cannot send headers. Answers 401 and 403 as ProblemDetails.
 /// </summary>
 public sealed class BearerTokenHandler(
@@ -20,6 +20,14 @@ public sealed class BearerTokenHandler(
 
     /// <summary>The query parameter of streaming routes that carries a token.</summary>
     public const string QueryParameter = "access_token";
+
+    /// <summary>The GET routes (their templates) that take the token as <see cref="QueryParameter"/>; no other route does.</summary>
+    public static IReadOnlySet<string> StreamingRoutes { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "/v1/status/stream",
+        "/v1/topics/{topic}/partitions/{partition:int}/stream",
+        "/v1/topics/{topic}/partitions/{partition:int}/ws",
+    };
 
     /// <inheritdoc />
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -90,6 +98,7 @@ public sealed class BearerTokenHandler(
         });
 
     private static bool IsStreaming(HttpRequest request) =>
-        HttpMethods.IsGet(request.Method) && request.Path.Value is { } path
-        && (path.EndsWith("/stream", StringComparison.Ordinal) || path.EndsWith("/ws", StringComparison.Ordinal));
+        HttpMethods.IsGet(request.Method)
+        && request.HttpContext.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } template }
+        && StreamingRoutes.Contains(template);
 }

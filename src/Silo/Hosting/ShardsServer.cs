@@ -49,7 +49,12 @@ public static class ShardsServer
         builder.Services.AddRedisStreamsSources();
         builder.Services.AddShardsLog(builder.Configuration, dataDir);
         builder.Services.Configure<JsonOptions>(o => ConfigureJson(o.SerializerOptions));
-        builder.Services.AddProblemDetails();
+        var limits = (builder.Configuration.GetSection(ShardsLimitsOptions.Section).Get<ShardsLimitsOptions>() ?? new ShardsLimitsOptions()).Validate();
+        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(limits));
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ApiProblems.DescribeUnrouted);
+        builder.Services.AddExceptionHandler<ApiExceptionHandler>();
+        // A query or route value that does not bind (?limit=abc) throws, so the exception handler answers it naming the field.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.AddShardsWeb();
 
         builder.AddShardsObservability();
@@ -132,6 +137,7 @@ public static class ShardsServer
         app.UseShardsRequestLogging();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestBodyLimits();
         app.UseWebSockets();
         app.UseShardsWeb();
         app.MapShardsApi();

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.GrainInterfaces.Http;
-using OrleansShards.Readers;
 using OrleansShards.Readers.Arrow;
+using OrleansShards.Silo.Hosting;
 using OrleansShards.Silo.Serving;
 using ReportAnswer = OrleansShards.GrainInterfaces.Http.ReportAnswer;
 
@@ -25,7 +25,7 @@ public static class JobEndpoints
                 : Results.Problem(statusCode: 503, title: "Not ready", detail: "the silo has not joined its cluster yet"))
             .WithTags("Operations").WithSummary("Readiness: the silo has joined its cluster").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        var jobs = app.MapGroup("/v1/jobs").AddEndpointFilter(MapErrors).WithTags("Jobs")
+        var jobs = app.MapGroup("/v1/jobs").AddEndpointFilter(ApiProblems.Filter).WithTags("Jobs")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         jobs.MapPost("", CreateJob)
             .WithSummary("Create a job").WithDescription("201 with the job's status; the same spec again is 200 (idempotent); another spec under the same id is 409. A path outside the data roots is 400.")
@@ -82,9 +82,14 @@ public static class JobEndpoints
 
     private static IJobGrain Job(IGrainFactory grains, string id) => grains.GetGrain<IJobGrain>(id);
 
-    private static async Task<IResult> CreateJob(HttpContext context, IGrainFactory grains, ReadPlanCache plans)
+    private static async Task<IResult> CreateJob(HttpContext context, IGrainFactory grains, ReadPlanCache plans, IOptions<ShardsLimitsOptions> limits)
     {
         var spec = await ReadBody<JobSpec>(context);
+        if (spec.Source?.Paths is { } paths)
+        {
+            CheckCount(paths.Count, "source.paths", limits.Value);
+        }
+
         var id = spec.Id ?? Guid.NewGuid().ToString("N")[..12];
         var result = await Job(grains, id).Create(spec with { Id = id });
         plans.Forget(id);
@@ -110,14 +115,16 @@ public static class JobEndpoints
         return Results.Ok(new JobListAnswer([.. statuses.OfType<JobStatus>()]));
     }
 
-    private static async Task<IResult> Lease(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> Lease(string id, HttpContext context, IGrainFactory grains, IOptions<ShardsLimitsOptions> limits)
     {
         var body = await ReadBody<LeaseBody>(context);
+        CheckId(body.WorkerId, "workerId", limits.Value);
+        CheckId(body.RequestId, "requestId", limits.Value);
         var batch = await Job(grains, id).Lease(new LeaseRequest(Required(body.WorkerId, "workerId"), body.MaxTasks ?? 1, body.RequestId));
         return Results.Ok(batch);
     }
 
-    private static async Task<IResult> Report(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> Report(string id, HttpContext context, IGrainFactory grains, IOptions<ShardsLimitsOptions> limits)
     {
         var body = await ReadBody<ReportBody>(context);
         if (body.Reports is { } many)
@@ -127,15 +134,19 @@ public static class JobEndpoints
                 throw new ShardsException(ShardsErrorKind.Invalid, "reports", "a body holds either one report or 'reports', not both");
             }
 
-            var reports = many.Select((r, i) => ToReport(r, $"reports[{i}].")).ToList();
+            CheckCount(many.Count, "reports", limits.Value);
+            var reports = many.Select((r, i) => ToReport(r ?? throw new ShardsException(ShardsErrorKind.Invalid, $"reports[{i}]", $"reports[{i}] is null: a report object is required"), $"reports[{i}].", limits.Value)).ToList();
             return Results.Ok(new ReportAnswer(null, null, [.. (await Job(grains, id).ReportMany(reports)).Select(ReportStatuses.ToOutcome)]));
         }
 
-        return Results.Ok(await Job(grains, id).Report(ToReport(body, "")));
+        return Results.Ok(await Job(grains, id).Report(ToReport(body, "", limits.Value)));
     }
 
-    private static TaskReport ToReport(ReportBody body, string place)
+    private static TaskReport ToReport(ReportBody body, string place, ShardsLimitsOptions limits)
     {
+        CheckId(body.TaskId, place + "taskId", limits);
+        CheckId(body.LeaseId, place + "leaseId", limits);
+        CheckId(body.WorkerId, place + "workerId", limits);
         var outcome = Required(body.Outcome, place + "outcome");
         if (outcome is not (ReportOutcomes.Done or ReportOutcomes.Failed))
         {
@@ -143,19 +154,22 @@ public static class JobEndpoints
         }
 
         return new TaskReport(
-            Required(body.TaskId, place + "taskId"), Required(body.LeaseId, place + "leaseId"), Required(body.WorkerId, place + "workerId"), outcome == ReportOutcomes.Done, body.Error);
+            Required(body.TaskId, place + "taskId"), Required(body.LeaseId, place + "leaseId"), Required(body.WorkerId, place + "workerId"), outcome == ReportOutcomes.Done,
+            body.Error is null ? null : TaskErrors.Truncate(body.Error, limits.MaxErrorLength));
     }
 
-    private static async Task<IResult> Heartbeat(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> Heartbeat(string id, HttpContext context, IGrainFactory grains, IOptions<ShardsLimitsOptions> limits)
     {
         var body = await ReadBody<LeasesBody>(context);
+        CheckLeases(body, limits.Value);
         var renewed = await Job(grains, id).Heartbeat(Required(body.WorkerId, "workerId"), body.LeaseIds ?? throw Missing("leaseIds"));
         return Results.Ok(new HeartbeatAnswer(renewed));
     }
 
-    private static async Task<IResult> Release(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> Release(string id, HttpContext context, IGrainFactory grains, IOptions<ShardsLimitsOptions> limits)
     {
         var body = await ReadBody<LeasesBody>(context);
+        CheckLeases(body, limits.Value);
         var released = await Job(grains, id).Release(Required(body.WorkerId, "workerId"), body.LeaseIds ?? throw Missing("leaseIds"));
         return Results.Ok(new ReleaseAnswer(released));
     }
@@ -211,43 +225,26 @@ public static class JobEndpoints
     private static string Required(string? value, string field) =>
         string.IsNullOrWhiteSpace(value) ? throw Missing(field) : value;
 
-    private static ShardsException Missing(string field) => new(ShardsErrorKind.Invalid, field, $"{field} is required");
-
-    internal static async ValueTask<object?> MapErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    private static void CheckLeases(LeasesBody body, ShardsLimitsOptions limits)
     {
-        try
+        CheckId(body.WorkerId, "workerId", limits);
+        if (body.LeaseIds is { } ids)
         {
-            return await next(context);
-        }
-        catch (ShardsException e)
-        {
-            return Problem(ErrorStatus.Of(e.Kind), e.Message, e.Field);
-        }
-        catch (SourceChangedException e)
-        {
-            return Problem(StatusCodes.Status409Conflict, e.Message, "taskId");
-        }
-        catch (MalformedRecordException e)
-        {
-            return Problem(StatusCodes.Status422UnprocessableEntity, e.Message, "taskId");
-        }
-        catch (Exception e) when (IsTransient(e))
-        {
-            // A silo died or the job's storage refused a write: the job comes back on its own in
-            // about a second (membership) and reloads its state, so tell the worker to retry rather
-            // than reporting a server bug.
-            context.HttpContext.Response.Headers.RetryAfter = "1";
-            return Problem(StatusCodes.Status503ServiceUnavailable, $"the cluster is recovering ({e.GetType().Name}: {e.Message}); retry the same request", null);
+            InputCeilings.CheckIds([.. ids], "leaseIds", limits.MaxListLength, limits.MaxIdLength);
         }
     }
 
-    private static bool IsTransient(Exception e) =>
-        e is OrleansException or TimeoutException or OrleansShards.Providers.GrainStorageException or Orleans.Persistence.Redis.RedisStorageException or System.Data.Common.DbException { IsTransient: true }
-        || (e.InnerException is { } inner && IsTransient(inner));
+    /// <summary>Refuses an id longer than <see cref="ShardsLimitsOptions.MaxIdLength"/>, naming the field and the limit.</summary>
+    internal static void CheckId(string? value, string field, ShardsLimitsOptions limits) => InputCeilings.CheckId(value, field, limits.MaxIdLength);
 
-    internal static IResult Problem(int status, string detail, string? field) =>
-        Results.Problem(
-            statusCode: status,
-            detail: detail,
-            extensions: field is null ? null : new Dictionary<string, object?> { ["field"] = field });
+    /// <summary>Refuses a list longer than <see cref="ShardsLimitsOptions.MaxListLength"/>, naming the field and the limit.</summary>
+    internal static void CheckCount(int count, string field, ShardsLimitsOptions limits)
+    {
+        if (count > limits.MaxListLength)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, field, $"{field} holds {count} entries; at most {limits.MaxListLength} are allowed (Shards:Limits:MaxListLength)");
+        }
+    }
+
+    private static ShardsException Missing(string field) => new(ShardsErrorKind.Invalid, field, $"{field} is required");
 }

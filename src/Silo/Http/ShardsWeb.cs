@@ -34,7 +34,11 @@ public static class ShardsWeb
             builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         }
 
-        builder.Services.AddSingleton(services => new StatusSnapshots(services.GetRequiredService<IGrainFactory>(), services.GetService<TimeProvider>() ?? TimeProvider.System));
+        builder.Services.AddSingleton(services => new StatusSnapshots(
+            services.GetRequiredService<IGrainFactory>(),
+            services.GetService<TimeProvider>() ?? TimeProvider.System,
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OrleansShards.Silo.Hosting.ShardsLimitsOptions>>().Value,
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions));
         builder.Services.AddOpenApi(o =>
         {
             o.AddDocumentTransformer((document, _, _) =>
@@ -63,6 +67,12 @@ public static class ShardsWeb
                 var rule = AuthRules.Find(method, "/" + (context.Description.RelativePath ?? ""));
                 var roles = rule is { Open: true } ? "any caller, no token needed" : string.Join(", ", new[] { ShardsRoles.Admin }.Concat(rule?.Roles ?? []));
                 operation.Description = (operation.Description is { Length: > 0 } d ? d + "\n\n" : "") + $"Roles: {roles}.";
+                if (operation.RequestBody is not null)
+                {
+                    operation.Responses ??= [];
+                    operation.Responses.TryAdd("413", new OpenApiResponse { Description = "The body is larger than its route family's limit (Shards:Limits, docs/limits.md): ProblemDetails naming the limit" });
+                }
+
                 if (rule is not { Open: true })
                 {
                     operation.Security ??= [];

@@ -1,6 +1,5 @@
-using System.Runtime.CompilerServices;
-using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
+using OrleansShards.Silo.Auth;
 
 namespace OrleansShards.Silo.Http;
 
@@ -12,6 +11,8 @@ public static class StatusEndpoints
 {
     /// <summary>The default time between two snapshots of the stream.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromMilliseconds(500);
+
+    private const string FollowerRetryAfterSeconds = "5";
 
     private static readonly Dictionary<string, string> Assets = new(StringComparer.Ordinal)
     {
@@ -27,80 +28,74 @@ public static class StatusEndpoints
         app.MapGet("/", () => Asset("index.html")).ExcludeFromDescription();
         app.MapGet("/status/{file}", (string file) => Asset(file)).ExcludeFromDescription();
 
-        var status = app.MapGroup("/v1").WithTags("Status").AddEndpointFilter(Transient).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        status.MapGet("/status", (StatusSnapshots snapshots) => snapshots.GetAsync())
+        var status = app.MapGroup("/v1").WithTags("Status").AddEndpointFilter(ApiProblems.Filter).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        status.MapGet("/status", async (StatusSnapshots snapshots) => Results.Bytes((await snapshots.GetAsync()).Json, "application/json"))
             .WithSummary("Every job's status and leases now")
-            .WithDescription("One snapshot: each job's status (as GET /v1/jobs/{id}) and its leases in flight.")
+            .WithDescription("One snapshot: each job's status (as GET /v1/jobs/{id}) and its leases in flight, at most Shards:Limits:StatusLeasesPerJob leases "
+                + "and StatusDeadLettersPerJob dead letters per job (leasesNotListed and deadLettersNotListed count the rest).")
             .Produces<StatusSnapshot>();
         status.MapGet("/status/stream", Stream)
             .WithSummary("Every job's status and leases, pushed as they change")
             .WithDescription("Server-Sent Events (text/event-stream), one 'status' event a snapshot (the body of GET /v1/status) every intervalMs (default 500, at least 100). "
-                + "A browser's EventSource cannot send headers: with authentication on, pass the token as ?access_token=<token>.")
+                + "A browser's EventSource cannot send headers: with authentication on, pass the token as ?access_token=<token>. "
+                + "Past Shards:Limits:MaxStatusFollowers followers on this silo, 503 with Retry-After.")
             .Produces<StatusSnapshot>(contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status400BadRequest);
-        status.MapGet("/jobs/{id}/leases", async (string id, IGrainFactory grains) =>
+        status.MapGet("/jobs/{id}/leases", async (string id, HttpContext context, IGrainFactory grains) =>
             {
-                try
-                {
-                    return Results.Ok(new JobLeases(id, await Leases(grains, id)));
-                }
-                catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
-                {
-                    return Results.Problem(statusCode: StatusCodes.Status404NotFound, detail: e.Message, extensions: new Dictionary<string, object?> { ["field"] = e.Field });
-                }
+                var leases = await Leases(grains, id);
+                // A lease id is what a report proves its holder with: a worker token (which any worker of any job may hold)
+                // sees who holds what, never the ids; admins and readers see them (docs/http-api.md).
+                var shown = context.User.IsInRole(ShardsRoles.Worker) ? [.. leases.Select(l => l with { LeaseId = "" })] : leases;
+                return Results.Ok(new JobLeases(id, shown));
             })
             .WithSummary("The leases in flight of a job")
-            .WithDescription("Each lease with its task, worker, attempt and expiry; empty while the job is still describing its source.")
+            .WithDescription("Each lease with its task, worker, attempt and expiry; empty while the job is still describing its source. A worker token sees every leaseId as \"\": only admins and readers see lease ids.")
             .Produces<JobLeases>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
-    private static async ValueTask<object?> Transient(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        try
-        {
-            return await next(context);
-        }
-        catch (Exception e) when (e is OrleansException or TimeoutException)
-        {
-            // A silo died or is joining: the grains come back on their own, so the page (or caller) retries.
-            context.HttpContext.Response.Headers.RetryAfter = "1";
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"the cluster is recovering ({e.GetType().Name}: {e.Message}); retry the same request");
-        }
-    }
-
-    private static IResult Stream(StatusSnapshots snapshots, TimeProvider? time, CancellationToken cancellationToken, int? intervalMs = null)
+    private static async Task<IResult> Stream(HttpContext context, StatusSnapshots snapshots, TimeProvider? time, int? intervalMs = null)
     {
         if (intervalMs is < 100)
         {
-            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: $"intervalMs must be at least 100, not {intervalMs}", extensions: new Dictionary<string, object?> { ["field"] = "intervalMs" });
+            return ApiProblems.Problem(StatusCodes.Status400BadRequest, $"intervalMs must be at least 100, not {intervalMs}", "intervalMs");
+        }
+
+        using var follower = snapshots.TryFollow();
+        if (follower is null)
+        {
+            context.Response.Headers.RetryAfter = FollowerRetryAfterSeconds;
+            return ApiProblems.Problem(
+                StatusCodes.Status503ServiceUnavailable,
+                $"the status stream of this silo has {snapshots.Followers} followers, the most it serves (Shards:Limits:MaxStatusFollowers); retry later, or poll GET /v1/status",
+                null);
         }
 
         var interval = intervalMs is { } ms ? TimeSpan.FromMilliseconds(ms) : DefaultInterval;
-        return TypedResults.ServerSentEvents(Snapshots(snapshots, time ?? TimeProvider.System, interval, cancellationToken), "status");
-    }
-
-    private static async IAsyncEnumerable<StatusSnapshot> Snapshots(StatusSnapshots snapshots, TimeProvider time, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(interval, time);
-        do
-        {
-            yield return await snapshots.GetAsync().WaitAsync(cancellationToken);
-        }
-        while (await NextTick(timer, cancellationToken));
-    }
-
-    private static async Task<bool> NextTick(PeriodicTimer timer, CancellationToken cancellationToken)
-    {
+        var cancellationToken = context.RequestAborted;
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+        using var timer = new PeriodicTimer(interval, time ?? TimeProvider.System);
         try
         {
-            return await timer.WaitForNextTickAsync(cancellationToken);
+            do
+            {
+                // Every follower writes the same frame: the snapshot is serialized once per tick, not once per follower.
+                var snapshot = await snapshots.GetAsync().WaitAsync(cancellationToken);
+                await context.Response.Body.WriteAsync(snapshot.EventFrame, cancellationToken);
+                await context.Response.Body.FlushAsync(cancellationToken);
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken));
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
         {
-            return false; // The page went away.
+            // The page went away.
         }
+
+        return Results.Empty;
     }
 
     /// <summary>The leases in flight of job <paramref name="id"/>, by worker then task; empty while it describes its source.</summary>

@@ -32,7 +32,7 @@ public static class TopicEndpoints
     /// <summary>Maps the topic routes.</summary>
     public static IEndpointRouteBuilder MapTopics(this IEndpointRouteBuilder app)
     {
-        var topics = app.MapGroup("/v1/topics").AddEndpointFilter(JobEndpoints.MapErrors).AddEndpointFilter(MapLogErrors);
+        var topics = app.MapGroup("/v1/topics").AddEndpointFilter(ApiProblems.Filter);
         topics.MapPost("", CreateTopic)
             .WithSummary("Create a topic").WithDescription("201 with the topic; the same name and partition count again is 200; another partition count is 409.")
             .Accepts<CreateTopicBody>("application/json").Produces<TopicDescription>(StatusCodes.Status201Created)
@@ -425,29 +425,6 @@ public static class TopicEndpoints
         return records;
     }
 
-    private static async ValueTask<object?> MapLogErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        try
-        {
-            return await next(context);
-        }
-        catch (LogTruncatedException e)
-        {
-            return Results.Problem(
-                statusCode: StatusCodes.Status410Gone,
-                detail: e.Message,
-                extensions: new Dictionary<string, object?> { ["field"] = "from", ["firstRetained"] = e.FirstRetained });
-        }
-        catch (LogStoreException e)
-        {
-            return JobEndpoints.Problem(ErrorStatus.Of(e.Kind), e.Message, null);
-        }
-        catch (JsonException e)
-        {
-            return JobEndpoints.Problem(StatusCodes.Status400BadRequest, $"the body is not valid JSON for this request: {e.Message}", "body");
-        }
-    }
-
     private static string ValidName(string? name)
     {
         if (string.IsNullOrEmpty(name) || name.Length > 128 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
@@ -458,7 +435,7 @@ public static class TopicEndpoints
         return name;
     }
 
-    private static IResult TopicNotFound(string topic) => JobEndpoints.Problem(StatusCodes.Status404NotFound, $"topic '{topic}' does not exist", "topic");
+    private static IResult TopicNotFound(string topic) => ApiProblems.Problem(StatusCodes.Status404NotFound, $"topic '{topic}' does not exist", "topic");
 
     private static JsonSerializerOptions JsonOptionsOf(HttpContext context) =>
         context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;

@@ -170,7 +170,10 @@ function workers(job, at) {
   const rows = [...byWorker.entries()].map(([worker, leases]) => el("tr", {},
     el("td", {}, worker), el("td", {}, leases.length),
     el("td", {}, leases.map(l => `${l.taskId} (attempt ${l.attempt}, ${Math.max(0, Math.round((Date.parse(l.expiresAt) - now) / 1000))} s left)`).join(", "))));
-  return [el("h3", {}, `Workers (${byWorker.size})`),
+  // A snapshot lists the first leases of a job only (Shards:Limits:StatusLeasesPerJob); the rest are counted.
+  const more = job.leasesNotListed ? el("p", { class: "muted" }, `and ${number(job.leasesNotListed)} more leases not listed`) : null;
+  return [el("h3", {}, `Workers (${byWorker.size}${job.leasesNotListed ? "+" : ""})`),
+    more,
     rows.length ? el("table", { "data-testid": `workers-${job.status.id}` }, el("tr", {}, el("th", {}, "worker"), el("th", {}, "leases"), el("th", {}, "tasks")), rows)
       : el("p", { class: "muted", "data-testid": `workers-${job.status.id}` }, "No lease in flight.")];
 }
@@ -194,7 +197,8 @@ function card(job, at) {
     chart(rates),
     workers(job, at),
     partitions(s),
-    (s.deadLetters || []).length ? [el("h3", {}, "Dead letters"), el("ul", {}, s.deadLetters.map(d => el("li", {}, `${d.taskId}: ${d.lastError}`)))] : null);
+    (s.deadLetters || []).length ? [el("h3", {}, "Dead letters"), el("ul", {}, s.deadLetters.map(d => el("li", {}, `${d.taskId}: ${d.lastError}`))),
+      job.deadLettersNotListed ? el("p", { class: "muted" }, `and ${number(job.deadLettersNotListed)} more dead letters (GET /v1/jobs/${s.id})`) : null] : null);
 }
 
 function render(snapshot) {
@@ -202,7 +206,7 @@ function render(snapshot) {
   const jobs = snapshot.jobs || [];
   main.replaceChildren(...(jobs.length ? jobs.map(job => card(job, snapshot.at)) : [el("p", { class: "muted", id: "empty" }, "No job yet.")]));
   const running = jobs.filter(j => j.status.state === "running").length;
-  const leases = jobs.reduce((n, j) => n + (j.leases || []).length, 0);
+  const leases = jobs.reduce((n, j) => n + (j.leases || []).length + (j.leasesNotListed || 0), 0);
   document.getElementById("summary").replaceChildren(
     el("span", {}, `${jobs.length} jobs`), el("span", {}, `${running} running`), el("span", {}, `${leases} leases in flight`));
   document.getElementById("updated").textContent = "updated " + new Date(snapshot.at).toLocaleTimeString();

@@ -311,7 +311,7 @@ internal sealed class LiveScenario : IAsyncDisposable
 
     internal void Leased(TaskLease lease)
     {
-        _leased.Enqueue((long.Parse(lease.LeaseId.AsSpan(1), CultureInfo.InvariantCulture), lease.Shard));
+        _leased.Enqueue((LeaseIds.SequenceOf(lease.LeaseId)!.Value, lease.Shard));
         var held = _held.AddOrUpdate(lease.Shard.Partition, 1, (_, n) => n + 1);
         InterlockedMax(ref _mostHeld, held);
     }

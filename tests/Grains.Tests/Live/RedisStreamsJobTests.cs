@@ -78,7 +78,7 @@ public sealed class RedisStreamsJobTests(RedisFixture redis) : IClassFixture<Red
                 {
                     lock (firstLeases)
                     {
-                        firstLeases.Add((long.Parse(lease.LeaseId.AsSpan(1), CultureInfo.InvariantCulture), lease.Shard));
+                        firstLeases.Add((LeaseIds.SequenceOf(lease.LeaseId)!.Value, lease.Shard));
                     }
 
                     using var page = await cluster.Reader.ReadAsync(plan, lease.TaskId, 0, (int)lease.Shard.Length, ["id"], CancellationToken.None);
