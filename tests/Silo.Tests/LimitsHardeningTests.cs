@@ -31,6 +31,18 @@ public sealed class LimitsHardeningTests(LimitsServerFixture server, ITestOutput
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
+    /// <summary>
+    /// Posts with <c>Expect: 100-continue</c>, as a client sending a large body should: the server answers 413 before the
+    /// body is sent, so the answer is read rather than lost to a connection the server closed mid-upload (a race on a
+    /// busy machine).
+    /// </summary>
+    private static Task<HttpResponseMessage> PostExpectingContinue(HttpClient client, string path, HttpContent content)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        request.Headers.ExpectContinue = true;
+        return client.SendAsync(request);
+    }
+
     private static async Task<JsonElement> Problem(HttpResponseMessage response, HttpStatusCode expected, string? field)
     {
         var text = await response.Content.ReadAsStringAsync();
@@ -231,13 +243,13 @@ public sealed class LimitsHardeningTests(LimitsServerFixture server, ITestOutput
     {
         var job = await CreateJob("big-body");
         var report = Json($$"""{"taskId":"e0.p0.0-10","leaseId":"L0","workerId":"w","outcome":"failed","error":"{{new string('x', 2 << 20)}}"}""");
-        var problem = await Problem(await _worker.PostAsync($"/v1/jobs/{job}/reports", report), HttpStatusCode.RequestEntityTooLarge, "body");
+        var problem = await Problem(await PostExpectingContinue(_worker, $"/v1/jobs/{job}/reports", report), HttpStatusCode.RequestEntityTooLarge, "body");
         Assert.Contains("1048576 bytes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Contains("Shards:Limits:MaxBodyBytes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         Assert.Equal(HttpStatusCode.Created, (await _admin.PostAsJsonAsync("/v1/topics", new { name = "big-appends", partitions = 1 })).StatusCode);
         var records = "[" + string.Join(',', Enumerable.Range(0, 3).Select(i => $$"""{"id":{{i}},"text":"{{new string('t', 1 << 20)}}"}""")) + "]";
-        var append = await Problem(await _admin.PostAsync("/v1/topics/big-appends/partitions/0/records", Json(records)), HttpStatusCode.RequestEntityTooLarge, "body");
+        var append = await Problem(await PostExpectingContinue(_admin, "/v1/topics/big-appends/partitions/0/records", Json(records)), HttpStatusCode.RequestEntityTooLarge, "body");
         Assert.Contains("Shards:Limits:MaxAppendBodyBytes", append.GetProperty("detail").GetString(), StringComparison.Ordinal);
         // Under the limit, the same route takes a body above 1 MiB (the other families' limit).
         var fits = "[" + string.Join(',', Enumerable.Range(0, 1).Select(i => $$"""{"id":{{i}},"text":"{{new string('t', 3 << 19)}}"}""")) + "]";
