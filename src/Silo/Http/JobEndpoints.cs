@@ -200,27 +200,8 @@ public static class JobEndpoints
         return Results.Ok(await Job(grains, id).RetryDeadLetters(taskIds));
     }
 
-    private static async Task<T> ReadBody<T>(HttpContext context)
-        where T : class
-    {
-        var json = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(context.Request.Body, json, context.RequestAborted)
-                ?? throw new ShardsException(ShardsErrorKind.Invalid, "body", "the body is empty or null: a JSON object is required");
-        }
-        catch (JsonException e)
-        {
-            var place = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.TrimStart('$', '.');
-            throw new ShardsException(ShardsErrorKind.Invalid, place, $"the body is not valid JSON for this request at '{e.Path ?? "$"}' (line {e.LineNumber + 1}): {FirstSentence(e.Message)}");
-        }
-    }
-
-    private static string FirstSentence(string message)
-    {
-        var end = message.IndexOf(". Path:", StringComparison.Ordinal);
-        return end > 0 ? message[..end] : message;
-    }
+    private static Task<T> ReadBody<T>(HttpContext context)
+        where T : class => JsonBodies.ReadAsync<T>(context);
 
     private static string Required(string? value, string field) =>
         string.IsNullOrWhiteSpace(value) ? throw Missing(field) : value;

@@ -219,19 +219,6 @@ public static class RunEndpoints
     private static JsonSerializerOptions JsonOf(HttpContext context) =>
         context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
 
-    private static async Task<T> ReadBody<T>(HttpContext context)
-        where T : class
-    {
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(context.Request.Body, JsonOf(context), context.RequestAborted)
-                ?? throw new ShardsException(ShardsErrorKind.Invalid, "body", "the body is empty or null: a JSON object is required");
-        }
-        catch (JsonException e)
-        {
-            var place = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.TrimStart('$', '.');
-            var end = e.Message.IndexOf(". Path:", StringComparison.Ordinal);
-            throw new ShardsException(ShardsErrorKind.Invalid, place, $"the body is not valid JSON for this request at '{e.Path ?? "$"}' (line {e.LineNumber + 1}): {(end > 0 ? e.Message[..end] : e.Message)}");
-        }
-    }
+    private static Task<T> ReadBody<T>(HttpContext context)
+        where T : class => JsonBodies.ReadAsync<T>(context);
 }
