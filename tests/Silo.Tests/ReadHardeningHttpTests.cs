@@ -6,10 +6,10 @@ using OrleansShards.Tests.Servers;
 namespace OrleansShards.Silo.Tests;
 
 /// <summary>The real server with a data directory and a secret file beside it (outside the roots).</summary>
-public sealed class DataRootsServerFixture : InProcessServer
+public sealed class ReadHardeningServerFixture : InProcessServer
 {
-    public DataRootsServerFixture()
-        : base("roots")
+    public ReadHardeningServerFixture()
+        : base("hardening")
     {
     }
 
@@ -25,15 +25,18 @@ public sealed class DataRootsServerFixture : InProcessServer
     }
 }
 
-/// <summary>Attacks on the data roots through HTTP: each answers a 4xx naming the field, and the server stays up.</summary>
-public sealed class DataRootsHttpTests(DataRootsServerFixture server) : IClassFixture<DataRootsServerFixture>
+/// <summary>
+/// Attacks on reads through HTTP (issue 16): files outside the data roots, hostile globs, schemaless Arrow answers,
+/// large topic records. Each answers a 4xx naming the field (or holds its bound), and the server stays up.
+/// </summary>
+public sealed class ReadHardeningHttpTests(ReadHardeningServerFixture server) : IClassFixture<ReadHardeningServerFixture>
 {
     private HttpClient Http => server.Http;
 
-    private async Task<(HttpStatusCode Status, JsonElement Body)> CreateJob(string id, string source)
+    private async Task<(HttpStatusCode Status, JsonElement Body)> CreateJob(string id, string source, int shardSize = 10)
     {
         using var response = await Http.PostAsync("v1/jobs", new StringContent(
-            $$"""{"id":"{{id}}","source":{{source}},"shardSize":10}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+            $$"""{"id":"{{id}}","source":{{source}},"shardSize":{{shardSize}}}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
     }
@@ -123,4 +126,83 @@ public sealed class DataRootsHttpTests(DataRootsServerFixture server) : IClassFi
         Assert.Equal(HttpStatusCode.BadRequest, status);
         await AssertServerUp();
     }
+
+    [Fact]
+    public async Task Schemaless_arrow_answers_are_bounded_by_columns_and_bytes_not_rows_times_keys()
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        // 10,000 records of 22 properties: every record its own keys (220,000 distinct), and all records the same 22.
+        var distinct = new StringBuilder();
+        var shared = new StringBuilder();
+        for (var i = 0; i < 10_000; i++)
+        {
+            distinct.Append('{').AppendJoin(',', Enumerable.Range(0, 22).Select(k => $"\"k{i}_{k}\":{k}")).Append("}\n");
+            shared.Append('{').AppendJoin(',', Enumerable.Range(0, 22).Select(k => $"\"k{k}\":{(k % 2 == 0 ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"\"v{i}\"")}")).Append("}\n");
+        }
+
+        await System.IO.File.WriteAllTextAsync(Path.Combine(server.DataDir, "distinct.jsonl"), distinct.ToString(), ct);
+        await System.IO.File.WriteAllTextAsync(Path.Combine(server.DataDir, "shared.jsonl"), shared.ToString(), ct);
+        Assert.Equal(HttpStatusCode.Created, (await CreateJob("distinct", """{"kind":"jsonl","paths":["distinct.jsonl"]}""", 10_000)).Status);
+        Assert.Equal(HttpStatusCode.Created, (await CreateJob("shared", """{"kind":"jsonl","paths":["shared.jsonl"]}""", 10_000)).Status);
+
+        using var peak = PeakRss.Start();
+        using (var response = await Http.GetAsync("v1/jobs/distinct/tasks/e0.p0.0-10000/records?format=arrow&limit=10000", ct))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
+            Assert.Equal("columns", body.GetProperty("field").GetString());
+            Assert.Contains("ArrowMaxColumns", body.GetProperty("detail").GetString());
+            Assert.Contains("columns=", body.GetProperty("detail").GetString());
+        }
+
+        // Named columns make the same records an answer.
+        using (var response = await Http.GetAsync("v1/jobs/distinct/tasks/e0.p0.0-10000/records?format=arrow&limit=10000&columns=k0_0,k9999_21", ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reader = new Apache.Arrow.Ipc.ArrowStreamReader(await response.Content.ReadAsStreamAsync(ct));
+            using var batch = await reader.ReadNextRecordBatchAsync(ct);
+            Assert.Equal(10_000, batch.Length);
+            Assert.Equal(9_999, batch.Column("k0_0").NullCount);
+        }
+
+        using (var response = await Http.GetAsync("v1/jobs/shared/tasks/e0.p0.0-10000/records?format=arrow&limit=10000", ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reader = new Apache.Arrow.Ipc.ArrowStreamReader(await response.Content.ReadAsStreamAsync(ct));
+            using var batch = await reader.ReadNextRecordBatchAsync(ct);
+            Assert.Equal(10_000, batch.Length);
+            Assert.Equal(22, batch.ColumnCount);
+            Assert.Equal("v9999", ((Apache.Arrow.StringArray)batch.Column("k1")).GetString(9_999));
+        }
+
+        var growth = peak.GrowthBytes();
+        Assert.True(growth < 300L << 20, $"peak RSS grew by {growth >> 20} MB");
+        await AssertServerUp();
+    }
+}
+
+/// <summary>The growth of this process's peak resident memory (VmHWM) from a reset (Linux <c>/proc/self/clear_refs</c>).</summary>
+internal sealed class PeakRss : IDisposable
+{
+    private readonly long _start;
+
+    private PeakRss() => _start = Read("VmRSS:");
+
+    public static PeakRss Start()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        System.IO.File.WriteAllText("/proc/self/clear_refs", "5"); // resets VmHWM to the current RSS
+        return new PeakRss();
+    }
+
+    public long GrowthBytes() => Read("VmHWM:") - _start;
+
+    public void Dispose()
+    {
+    }
+
+    private static long Read(string key) =>
+        long.Parse(System.IO.File.ReadLines("/proc/self/status").Single(l => l.StartsWith(key, StringComparison.Ordinal))[key.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
 }
