@@ -13,6 +13,11 @@ public sealed class ReadHardeningServerFixture : InProcessServer
     {
     }
 
+    /// <summary>The byte budget of a topic page here: 4 MiB.</summary>
+    public const long TopicPageBytes = 4L << 20;
+
+    protected override IEnumerable<string> Settings => [$"--Shards:Reads:TopicPageMaxBytes={TopicPageBytes}"];
+
     /// <summary>A file outside the data roots.</summary>
     public string Secret => Path.Combine(Root, "secret.jsonl");
 
@@ -177,6 +182,73 @@ public sealed class ReadHardeningHttpTests(ReadHardeningServerFixture server) : 
         }
 
         var growth = peak.GrowthBytes();
+        Assert.True(growth < 300L << 20, $"peak RSS grew by {growth >> 20} MB");
+        await AssertServerUp();
+    }
+
+    [Fact]
+    public async Task Topic_pages_stop_at_their_byte_budget_and_slow_followers_hold_bounded_memory()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const int records = 30;
+        const int valueBytes = 2 << 20;
+        using (var create = await Http.PostAsync("v1/topics", new StringContent("""{"name":"big","partitions":1}""", Encoding.UTF8, "application/json"), ct))
+        {
+            Assert.Equal(HttpStatusCode.Created, create.StatusCode);
+        }
+
+        var filler = new string('x', valueBytes);
+        for (var batch = 0; batch < records / 5; batch++)
+        {
+            var body = "[" + string.Join(',', Enumerable.Range(0, 5).Select(i => $$"""{"n":{{(batch * 5) + i}},"v":"{{filler}}"}""")) + "]";
+            using var append = await Http.PostAsync("v1/topics/big/partitions/0/records", new StringContent(body, Encoding.UTF8, "application/json"), ct);
+            Assert.Equal(HttpStatusCode.OK, append.StatusCode);
+        }
+
+        // A read asks for 100 records: the page stops at the budget (one record: two would pass it).
+        var page = JsonDocument.Parse(await Http.GetStringAsync("v1/topics/big/partitions/0/records?from=3&limit=100", ct)).RootElement;
+        Assert.Equal(1, page.GetProperty("records").GetArrayLength());
+        Assert.Equal(4, page.GetProperty("nextOffset").GetInt64());
+
+        // 4 followers of 60 MB of records that stop reading after their first bytes: the server holds what it read
+        // for each of them (one page of the log), then they read on to the end.
+        using var peak = PeakRss.Start();
+        var started = Enumerable.Range(0, 4).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        var readOn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var followers = started.Select(async first =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "v1/topics/big/partitions/0/stream?from=0");
+            using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            var chunk = new byte[16 * 1024];
+            var events = 0;
+            var previous = (byte)0;
+            while (events < records)
+            {
+                var read = await stream.ReadAsync(chunk, ct);
+                Assert.True(read > 0, "the stream ended early");
+                if (first.TrySetResult())
+                {
+                    await readOn.Task;
+                }
+
+                foreach (var b in chunk.AsSpan(0, read))
+                {
+                    events += previous == '\n' && b == '\n' ? 1 : 0;
+                    previous = b;
+                }
+            }
+
+            return events;
+        }).ToArray();
+        await Task.WhenAll(started.Select(s => s.Task)).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        var stalled = peak.GrowthBytes();
+        readOn.SetResult();
+        Assert.All(await Task.WhenAll(followers), events => Assert.Equal(records, events));
+        var growth = peak.GrowthBytes();
+        TestContext.Current.TestOutputHelper?.WriteLine($"peak RSS growth with 4 followers of {records} x {valueBytes >> 20} MB records: {stalled >> 20} MB while they stall, {growth >> 20} MB to the end");
+        Assert.True(stalled < 64L << 20, $"peak RSS grew by {stalled >> 20} MB while 4 followers stalled");
         Assert.True(growth < 300L << 20, $"peak RSS grew by {growth >> 20} MB");
         await AssertServerUp();
     }
