@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Grains;
-using Microsoft.Extensions.Options;
 using OrleansShards.Readers.Arrow;
 
 namespace OrleansShards.Silo.Serving;
