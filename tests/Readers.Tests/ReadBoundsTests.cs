@@ -1,3 +1,5 @@
+using System.Text.Json;
+using OrleansShards.Readers.Arrow;
 using OrleansShards.Readers.Csv;
 using OrleansShards.Readers.Parquet;
 using Parquet;
@@ -88,5 +90,50 @@ public sealed class ReadBoundsTests : IDisposable
         Assert.Contains("16384 bytes", error.Message);
         using var after = await reader.ReadAsync(new ShardReadRequest(d.Path, d.Fingerprint, 6, 10), ct);
         Assert.Equal(4, after.Count);
+    }
+
+    [Fact]
+    public void Schemaless_arrow_is_bounded_by_columns_and_bytes_and_keeps_sparse_values_in_place()
+    {
+        // Record i has the properties "k{i}" and "shared": 300 columns, each present in one record.
+        void Write(Utf8JsonWriter writer, int i)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber($"k{i}", i);
+            writer.WriteString("shared", $"s{i}");
+            writer.WriteEndObject();
+        }
+
+        using (var batch = ArrowRecords.FromJson(300, Write, limits: new ReadLimits { ArrowMaxColumns = 301 }))
+        {
+            Assert.Equal(301, batch.ColumnCount);
+            var k7 = (Apache.Arrow.Int64Array)batch.Column("k7");
+            Assert.Equal(299, k7.NullCount);
+            Assert.Equal(7, k7.GetValue(7));
+            Assert.Equal("s299", ((Apache.Arrow.StringArray)batch.Column("shared")).GetString(299));
+        }
+
+        var columns = Assert.Throws<ArrowAnswerTooLargeException>(() => ArrowRecords.FromJson(300, Write, limits: new ReadLimits { ArrowMaxColumns = 300 }));
+        Assert.Equal("ArrowMaxColumns", columns.Limit);
+        Assert.Contains("columns=", columns.Message);
+
+        // Named columns are not bounded by the records' other properties.
+        using (var named = ArrowRecords.FromJson(300, Write, ["shared"], new ReadLimits { ArrowMaxColumns = 1 }))
+        {
+            Assert.Equal(1, named.ColumnCount);
+        }
+
+        // The bytes: 300 rows of 301 columns hold 300 x 300 x 8 bytes of int64 slots, past a 100 KB bound.
+        var bytes = Assert.Throws<ArrowAnswerTooLargeException>(() => ArrowRecords.FromJson(300, Write, limits: new ReadLimits { ArrowMaxBytes = 100_000 }));
+        Assert.Equal("ArrowMaxBytes", bytes.Limit);
+
+        // The ambient bound applies where no limits are passed (the HTTP routes set it around ToArrow).
+        using (ArrowRecords.Bound(new ReadLimits { ArrowMaxColumns = 2 }))
+        {
+            Assert.Throws<ArrowAnswerTooLargeException>(() => ArrowRecords.FromJson(300, Write));
+        }
+
+        using var unbounded = ArrowRecords.FromJson(300, Write);
+        Assert.Equal(301, unbounded.ColumnCount);
     }
 }
