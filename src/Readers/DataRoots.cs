@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Enumeration;
 using OrleansShards.Readers.Indexing;
 
@@ -235,18 +236,12 @@ public sealed class DataRoots
         private static readonly EnumerationOptions Listing = new() { AttributesToSkip = 0, IgnoreInaccessible = true, RecurseSubdirectories = false };
         private long _entries;
 
+        private long _started;
+
         public void Run(string directory, string realDirectory)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(roots._limits.GlobTimeout);
-            try
-            {
-                Walk(directory, realDirectory, Closure([0]), 0, timeout.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new SourcePathException(pattern, $"matching the pattern took longer than {roots._limits.GlobTimeout.TotalSeconds:0.#} s (Shards:Reads:GlobTimeout); name a narrower directory or pattern");
-            }
+            _started = Stopwatch.GetTimestamp();
+            Walk(directory, realDirectory, Closure([0]), 0);
         }
 
         /// <summary>The states with every <c>**</c> also matching no directory at all.</summary>
@@ -268,12 +263,17 @@ public sealed class DataRoots
             return result;
         }
 
-        private void Walk(string directory, string realDirectory, List<int> states, int depth, CancellationToken token)
+        private void Walk(string directory, string realDirectory, List<int> states, int depth)
         {
             var last = segments.Length - 1;
             foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", Listing))
             {
-                token.ThrowIfCancellationRequested();
+                cancellationToken.ThrowIfCancellationRequested();
+                if (Stopwatch.GetElapsedTime(_started) >= roots._limits.GlobTimeout)
+                {
+                    throw new SourcePathException(pattern, $"matching the pattern took longer than {roots._limits.GlobTimeout.TotalSeconds:0.#} s (Shards:Reads:GlobTimeout); name a narrower directory or pattern");
+                }
+
                 if (++_entries > roots._limits.GlobMaxEntries)
                 {
                     throw new SourcePathException(pattern, $"the pattern looks at more than {roots._limits.GlobMaxEntries} directory entries (Shards:Reads:GlobMaxEntries); name a narrower directory or pattern");
@@ -315,7 +315,7 @@ public sealed class DataRoots
                         throw new SourcePathException(pattern, $"the pattern descends more than {roots._limits.GlobMaxDepth} directories (Shards:Reads:GlobMaxDepth) below '{System.IO.Path.GetRelativePath(roots.DataDirectory, directory)}'");
                     }
 
-                    Walk(entry.FullName, real, Closure(next), depth + 1, token);
+                    Walk(entry.FullName, real, Closure(next), depth + 1);
                 }
                 else if (!IsIndexFile(name) && states.Any(i => i == last && (segments[i] == "**" || FileSystemName.MatchesSimpleExpression(segments[i], name, ignoreCase: false))))
                 {

@@ -250,6 +250,28 @@ public sealed class ReadHardeningHttpTests(ReadHardeningServerFixture server) : 
         TestContext.Current.TestOutputHelper?.WriteLine($"peak RSS growth with 4 followers of {records} x {valueBytes >> 20} MB records: {stalled >> 20} MB while they stall, {growth >> 20} MB to the end");
         Assert.True(stalled < 64L << 20, $"peak RSS grew by {stalled >> 20} MB while 4 followers stalled");
         Assert.True(growth < 300L << 20, $"peak RSS grew by {growth >> 20} MB");
+
+        // A WebSocket follower pages the log the same way: every record arrives, one message each, in order.
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        await socket.ConnectAsync(new UriBuilder(Http.BaseAddress!) { Scheme = "ws", Path = "/v1/topics/big/partitions/0/ws", Query = "from=26" }.Uri, ct);
+        var message = new byte[valueBytes + 1024];
+        for (var expected = 26L; expected < records; expected++)
+        {
+            var length = 0;
+            var end = false;
+            while (!end)
+            {
+                var part = await socket.ReceiveAsync(message.AsMemory(length), ct);
+                length += part.Count;
+                end = part.EndOfMessage;
+            }
+
+            var json = JsonDocument.Parse(message.AsMemory(0, length)).RootElement;
+            Assert.Equal(expected, json.GetProperty("offset").GetInt64());
+            Assert.Equal(expected, json.GetProperty("value").GetProperty("n").GetInt64());
+        }
+
+        await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "enough", ct);
         await AssertServerUp();
     }
 }
