@@ -105,7 +105,13 @@ public sealed class DataRoots
             }
             else if (Directory.Exists(literal))
             {
-                new GlobWalk(this, pattern, segments[firstWild..], matches, cancellationToken).Run(literal, Real(pattern, literal));
+                var realLiteral = Real(pattern, literal);
+                if (!IsUnder(realLiteral, _realRoots))
+                {
+                    throw new PathOutsideRootsException(pattern, realLiteral, Roots);
+                }
+
+                new GlobWalk(this, pattern, segments[firstWild..], matches, cancellationToken).Run(literal, realLiteral);
             }
 
             if (matches.Count == 0)
@@ -235,7 +241,6 @@ public sealed class DataRoots
     {
         private static readonly EnumerationOptions Listing = new() { AttributesToSkip = 0, IgnoreInaccessible = true, RecurseSubdirectories = false };
         private long _entries;
-
         private long _started;
 
         public void Run(string directory, string realDirectory)
@@ -308,6 +313,12 @@ public sealed class DataRoots
                     if (roots.IsExcluded(real))
                     {
                         continue;
+                    }
+
+                    if (!IsUnder(real, roots._realRoots))
+                    {
+                        // Never list a directory outside the roots, even to find that nothing matches there.
+                        throw new PathOutsideRootsException($"{pattern} ({entry.FullName})", real, roots.Roots);
                     }
 
                     if (depth + 1 > roots._limits.GlobMaxDepth)

@@ -77,6 +77,8 @@ public sealed class DataRootsTests : IDisposable
         Assert.Throws<PathOutsideRootsException>(() => roots.ResolveFiles(["linkdir/secret.csv"]));
         Assert.Throws<PathOutsideRootsException>(() => roots.ResolveFiles(["linkdir/*.csv"]));
         Assert.Throws<PathOutsideRootsException>(() => roots.ResolveFile("linkdir/secret.csv"));
+        // A wildcard never lists a directory outside the roots, even one where nothing would match.
+        Assert.Throws<PathOutsideRootsException>(() => roots.ResolveFiles(["*/nothing-here.parquet"]));
 
         // A link that stays inside is fine, and the real path is what a job pins.
         File.CreateSymbolicLink(D("inside.csv"), D("a.csv"));
