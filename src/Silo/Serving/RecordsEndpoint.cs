@@ -89,7 +89,7 @@ public static class RecordsEndpoint
 
     /// <summary>Builds an Arrow answer within <paramref name="limits"/>; one past them is bad input that names the bound (400, <c>columns</c>).</summary>
     /// <exception cref="ShardsException">The answer would have too many columns or bytes.</exception>
-    internal static T Build<T>(Func<T> build, OrleansShards.Readers.ReadLimits limits)
+    private static T Build<T>(Func<T> build, OrleansShards.Readers.ReadLimits limits)
     {
         using var bound = ArrowRecords.Bound(limits);
         try
