@@ -46,6 +46,13 @@ public interface ILogStore
     /// </summary>
     ValueTask<LogReadResult> ReadAsync(string topic, int partition, long fromOffset, int maxRecords, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reads as <see cref="ReadAsync(string, int, long, int, CancellationToken)"/> does, stopping before the record that
+    /// would take the values read past <paramref name="maxBytes"/>; the first record is read whatever its size, so a
+    /// reader always makes progress. What a read holds is then bounded by bytes, not only by count.
+    /// </summary>
+    ValueTask<LogReadResult> ReadAsync(string topic, int partition, long fromOffset, int maxRecords, long maxBytes, CancellationToken cancellationToken = default);
+
     /// <summary>The first retained offset and the high-water mark (next offset to be written) of a partition.</summary>
     ValueTask<PartitionBounds> GetBoundsAsync(string topic, int partition, CancellationToken cancellationToken = default);
 

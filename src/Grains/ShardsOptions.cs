@@ -15,6 +15,15 @@ public sealed class ShardsOptions
     /// <summary>More directories that sources may read from.</summary>
     public List<string> DataRoots { get; set; } = [];
 
+    /// <summary>
+    /// Files and directories of the server's own state and log, never read as sources even under a root (the server
+    /// adds the ones it configures; <c>{DataDir}/state</c> is always excluded).
+    /// </summary>
+    public List<string> StatePaths { get; set; } = [];
+
+    /// <summary>The bounds of globs, Arrow answers and topic pages (<c>Shards:Reads</c>).</summary>
+    public OrleansShards.Readers.ReadLimits Reads { get; set; } = new();
+
     /// <summary>Records in a page of <c>GET .../records</c> when the request gives no limit.</summary>
     public int DefaultPageSize { get; set; } = 10_000;
 

@@ -18,7 +18,9 @@ public sealed class SourceReaders
     /// <summary>Creates the registry from the options and the adapters registered in the container.</summary>
     public SourceReaders(IOptions<ShardsOptions> options, IEnumerable<ISourceAdapter>? adapters = null)
     {
-        _files = new FileSourceAdapter(new DataRoots(Path.GetFullPath(options.Value.DataDir), options.Value.DataRoots.Select(Path.GetFullPath)));
+        var settings = options.Value;
+        _files = new FileSourceAdapter(new DataRoots(
+            Path.GetFullPath(settings.DataDir), settings.DataRoots.Select(Path.GetFullPath), settings.StatePaths.Select(Path.GetFullPath), settings.Reads));
         foreach (var adapter in new ISourceAdapter[] { _files }.Concat(adapters ?? []))
         {
             foreach (var kind in adapter.Kinds)

@@ -5,7 +5,10 @@ using OrleansShards.Readers.Csv;
 
 namespace OrleansShards.Readers;
 
-/// <summary>Files under the data roots: csv, jsonl, tfrecord, parquet. A file is a partition.</summary>
+/// <summary>
+/// Files under the data roots: csv, jsonl, tfrecord, parquet. A file is a partition, named by its real path; every
+/// open checks the path against the roots again (<see cref="DataRoots.CheckReadable"/>).
+/// </summary>
 public sealed class FileSourceAdapter(DataRoots roots) : ISourceAdapter
 {
     private readonly ConcurrentDictionary<(string Kind, bool Header, char Delimiter, string Types), IPartitionReader> _readers = new();
@@ -14,13 +17,15 @@ public sealed class FileSourceAdapter(DataRoots roots) : ISourceAdapter
     public IReadOnlyList<string> Kinds => PartitionReaders.Kinds;
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<string>> ResolvePartitionsAsync(SourceSpec source, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<string>> ResolvePartitionsAsync(SourceSpec source, CancellationToken cancellationToken = default)
     {
         try
         {
-            return ValueTask.FromResult(roots.ResolveFiles(source.Paths ?? []));
+            // The walk of a glob is file system work bounded by time and entries: on the thread pool, so the caller
+            // (a job grain's turn) only awaits it and its scheduler thread stays free for other grains.
+            return await Task.Run(() => roots.ResolveFiles(source.Paths ?? [], cancellationToken), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is PathOutsideRootsException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is PathOutsideRootsException or SourcePathException or FileNotFoundException or DirectoryNotFoundException)
         {
             throw new SourceSpecException("source.paths", e.Message);
         }
@@ -32,14 +37,10 @@ public sealed class FileSourceAdapter(DataRoots roots) : ISourceAdapter
         var kind = source.Kind.ToLowerInvariant();
         var (_, header, delimiter, columnTypes) = SourceKinds.Read<FileSourceSpec>(source);
         var types = columnTypes?.ToDictionary(c => c.Key, c => CsvValues.Names[c.Value], StringComparer.Ordinal);
-        return _readers.GetOrAdd((kind, header, delimiter, CsvValues.Key(types)), (key, types) =>
-            PartitionReaders.ForKind(key.Kind, new CsvReaderOptions { Header = key.Header, Delimiter = key.Delimiter, ColumnTypes = types }), types);
+        return _readers.GetOrAdd((kind, header, delimiter, CsvValues.Key(types)), (key, state) =>
+            new RootedPartitionReader(PartitionReaders.ForKind(key.Kind, new CsvReaderOptions { Header = key.Header, Delimiter = key.Delimiter, ColumnTypes = state.Types }), state.Roots), (Types: types, Roots: roots));
     }
 
     /// <inheritdoc />
-    public string Display(string locator)
-    {
-        var relative = System.IO.Path.GetRelativePath(roots.DataDirectory, locator);
-        return relative.StartsWith("..", StringComparison.Ordinal) || System.IO.Path.IsPathRooted(relative) ? locator : relative;
-    }
+    public string Display(string locator) => roots.TryRelative(locator, out var relative) ? relative : locator;
 }

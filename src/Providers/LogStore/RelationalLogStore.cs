@@ -230,7 +230,15 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
     }
 
     /// <inheritdoc/>
-    public async ValueTask<LogReadResult> ReadAsync(string topic, int partition, long fromOffset, int maxRecords, CancellationToken cancellationToken = default)
+    public ValueTask<LogReadResult> ReadAsync(string topic, int partition, long fromOffset, int maxRecords, CancellationToken cancellationToken = default) =>
+        ReadAsync(topic, partition, fromOffset, maxRecords, long.MaxValue, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Each row's length comes before its value, so the value of the record past the budget is not taken from the
+    /// reader (a row still travels whole from PostgreSQL; it is not kept).
+    /// </remarks>
+    public async ValueTask<LogReadResult> ReadAsync(string topic, int partition, long fromOffset, int maxRecords, long maxBytes, CancellationToken cancellationToken = default)
     {
         ValidateTopic(topic);
         ValidatePartition(partition);
@@ -244,6 +252,11 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
             throw new LogStoreException(ShardsErrorKind.Invalid, $"topic '{topic}' partition {partition}: the number of records to read must be at least 1, not {maxRecords}");
         }
 
+        if (maxBytes < 1)
+        {
+            throw new LogStoreException(ShardsErrorKind.Invalid, $"topic '{topic}' partition {partition}: the bytes to read must be at least 1, not {maxBytes}");
+        }
+
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         var (topicId, bounds) = await ReadBoundsAsync(connection, topic, partition, cancellationToken).ConfigureAwait(false);
         if (fromOffset < bounds.FirstRetained)
@@ -255,12 +268,19 @@ public abstract partial class RelationalLogStore : ILogStore, IDisposable
         if (fromOffset < bounds.HighWatermark)
         {
             await using var command = Command(connection,
-                $"SELECT record_offset, value, appended_at FROM {LogStoreSchema.Records} " +
+                $"SELECT record_offset, value, appended_at, CAST(length(value) AS BIGINT) FROM {LogStoreSchema.Records} " +
                 "WHERE topic_id = @topic AND part = @part AND record_offset >= @from ORDER BY record_offset LIMIT @limit",
                 ("@topic", topicId), ("@part", partition), ("@from", fromOffset), ("@limit", maxRecords));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var bytes = 0L;
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
+                bytes += reader.GetInt64(3);
+                if (records.Count > 0 && bytes > maxBytes)
+                {
+                    break;
+                }
+
                 records.Add(new LogRecord(reader.GetInt64(0), (byte[])reader.GetValue(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
             }
 

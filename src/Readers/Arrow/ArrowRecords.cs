@@ -59,11 +59,22 @@ public static class ArrowRecords
     /// <see langword="null"/> to take the union of the records' properties in the order they are first seen (when a
     /// record names a property twice, its first value counts).
     /// </param>
-    public static ArrowBatch FromJson(int count, JsonRecordWriter write, IReadOnlyList<string>? columns = null)
+    /// <param name="limits">
+    /// The bounds of the answer (<see cref="ReadLimits.ArrowMaxColumns"/>, <see cref="ReadLimits.ArrowMaxBytes"/>);
+    /// <see langword="null"/> for those of the innermost <see cref="Bound"/> scope, else the defaults.
+    /// </param>
+    /// <remarks>
+    /// Memory is the records' JSON text plus the present values, column by column: a property a record lacks costs its
+    /// column a null bit and an empty slot, and the number of columns and the bytes of the answer are bounded before
+    /// any column is built.
+    /// </remarks>
+    /// <exception cref="ArrowAnswerTooLargeException">More columns or bytes than <paramref name="limits"/> allow.</exception>
+    public static ArrowBatch FromJson(int count, JsonRecordWriter write, IReadOnlyList<string>? columns = null, ReadLimits? limits = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentNullException.ThrowIfNull(write);
-        var buffer = new ArrayBufferWriter<byte>(Math.Max(256, count * 64));
+        limits ??= CurrentLimits.Value ?? DefaultLimits;
+        var buffer = new ArrayBufferWriter<byte>(256 + (64 * Math.Min(count, 1 << 16)));
         var ends = new int[count];
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
         {
@@ -73,6 +84,10 @@ public static class ArrowRecords
                 writer.Flush();
                 writer.Reset();
                 ends[i] = buffer.WrittenCount;
+                if (buffer.WrittenCount > limits.ArrowMaxBytes)
+                {
+                    throw TooManyBytes(limits, buffer.WrittenCount, i + 1, count);
+                }
             }
         }
 
@@ -85,9 +100,16 @@ public static class ArrowRecords
         }
 
         var fixedColumns = columns is not null;
+        if (names.Count > limits.ArrowMaxColumns)
+        {
+            throw TooManyColumns(limits);
+        }
+
         var kinds = new List<Kind>(names.Select(_ => Kind.None));
         var lastRow = new List<int>(names.Select(_ => -1));
-        var cells = new List<(int Row, int Column, int Start, int End, JsonTokenType Token)>(count * Math.Max(1, names.Count));
+
+        // The present values of each column, in row order: a missing property costs nothing here.
+        var byColumn = new List<List<Cell>>(names.Select(_ => new List<Cell>()));
         for (var row = 0; row < count; row++)
         {
             var start = row == 0 ? 0 : ends[row - 1];
@@ -117,11 +139,17 @@ public static class ArrowRecords
                         continue;
                     }
 
+                    if (names.Count == limits.ArrowMaxColumns)
+                    {
+                        throw TooManyColumns(limits);
+                    }
+
                     column = names.Count;
                     index.Add(name, column);
                     names.Add(name);
                     kinds.Add(Kind.None);
                     lastRow.Add(-1);
+                    byColumn.Add([]);
                 }
 
                 if (lastRow[column] == row)
@@ -140,17 +168,28 @@ public static class ArrowRecords
                         _ => Kind.Text,
                     };
                     kinds[column] = Merge(kinds[column], kind);
-                    cells.Add((row, column, start + valueStart, start + valueEnd, token));
+                    byColumn[column].Add(new Cell(row, start + valueStart, start + valueEnd, token));
                 }
             }
         }
 
         var width = names.Count;
-        var matrix = new int[count * width];
-        System.Array.Fill(matrix, -1);
-        for (var i = 0; i < cells.Count; i++)
+        var bytes = 0L;
+        for (var c = 0; c < width; c++)
         {
-            matrix[(cells[i].Row * width) + cells[i].Column] = i;
+            // Each column: a validity bit a row and a slot a row (8 bytes of a number, 4 of a string's offset), plus
+            // a string column's values.
+            bytes += (count + 7) / 8 + (kinds[c] switch
+            {
+                Kind.Bool => (count + 7) / 8,
+                Kind.Int or Kind.Float => 8L * count,
+                _ => (4L * (count + 1)) + byColumn[c].Sum(cell => (long)(cell.End - cell.Start)),
+            });
+        }
+
+        if (bytes > limits.ArrowMaxBytes)
+        {
+            throw TooManyBytes(limits, bytes, count, count);
         }
 
         var fields = new List<Field>(width);
@@ -158,6 +197,8 @@ public static class ArrowRecords
         for (var c = 0; c < width; c++)
         {
             var kind = kinds[c];
+            var cells = byColumn[c];
+            var next = 0;
             switch (kind)
             {
                 case Kind.Bool:
@@ -165,7 +206,7 @@ public static class ArrowRecords
                     var builder = new BooleanArray.Builder().Reserve(count);
                     for (var row = 0; row < count; row++)
                     {
-                        var cell = matrix[(row * width) + c];
+                        var cell = next < cells.Count && cells[next].Row == row ? next++ : -1;
                         if (cell < 0)
                         {
                             builder.AppendNull();
@@ -190,7 +231,7 @@ public static class ArrowRecords
                         var builder = new Int64Array.Builder().Reserve(count);
                         for (var row = 0; row < count; row++)
                         {
-                            var cell = matrix[(row * width) + c];
+                            var cell = next < cells.Count && cells[next].Row == row ? next++ : -1;
                             if (cell < 0)
                             {
                                 builder.AppendNull();
@@ -210,7 +251,7 @@ public static class ArrowRecords
                         var builder = new DoubleArray.Builder().Reserve(count);
                         for (var row = 0; row < count; row++)
                         {
-                            var cell = matrix[(row * width) + c];
+                            var cell = next < cells.Count && cells[next].Row == row ? next++ : -1;
                             if (cell < 0)
                             {
                                 builder.AppendNull();
@@ -236,7 +277,7 @@ public static class ArrowRecords
                     var builder = new StringArray.Builder();
                     for (var row = 0; row < count; row++)
                     {
-                        var cell = matrix[(row * width) + c];
+                        var cell = next < cells.Count && cells[next].Row == row ? next++ : -1;
                         if (cell < 0)
                         {
                             builder.AppendNull();
@@ -270,10 +311,41 @@ public static class ArrowRecords
                     break;
                 }
             }
+
+            byColumn[c] = []; // the cells of a built column are garbage from here
         }
 
         return new ArrowBatch(new Schema(fields, null), arrays, count);
     }
+
+    /// <summary>The bounds <see cref="FromJson"/> applies when given none, for the scope of the returned handle (this async flow only).</summary>
+    /// <param name="limits">The bounds.</param>
+    /// <returns>Restores the previous bounds when disposed.</returns>
+    public static IDisposable Bound(ReadLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        var previous = CurrentLimits.Value;
+        CurrentLimits.Value = limits;
+        return new Restore(previous);
+    }
+
+    private static readonly ReadLimits DefaultLimits = new();
+    private static readonly AsyncLocal<ReadLimits?> CurrentLimits = new();
+
+    private sealed class Restore(ReadLimits? previous) : IDisposable
+    {
+        public void Dispose() => CurrentLimits.Value = previous;
+    }
+
+    private readonly record struct Cell(int Row, int Start, int End, JsonTokenType Token);
+
+    private static ArrowAnswerTooLargeException TooManyColumns(ReadLimits limits) => new(
+        "ArrowMaxColumns",
+        $"the records have more than {limits.ArrowMaxColumns} distinct properties (Shards:Reads:ArrowMaxColumns), too many for one Arrow answer; name the columns you want with columns=a,b,...");
+
+    private static ArrowAnswerTooLargeException TooManyBytes(ReadLimits limits, long bytes, int records, int count) => new(
+        "ArrowMaxBytes",
+        $"the Arrow answer would hold more than {limits.ArrowMaxBytes} bytes ({bytes} at record {records} of {count}; Shards:Reads:ArrowMaxBytes); ask for fewer records with limit= or fewer columns with columns=");
 
     private static Kind Merge(Kind current, Kind next) => (current, next) switch
     {

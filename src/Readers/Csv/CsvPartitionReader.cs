@@ -34,9 +34,6 @@ public sealed class CsvPartitionReader : IndexedPartitionReader
     private readonly CsvReaderOptions _options;
     private readonly CH.CsvReaderOptions _rangeOptions;
 
-    /// <summary>The most bytes of a file that one batch holds.</summary>
-    private const long MaxRangeBytes = int.MaxValue / 2;
-
     /// <summary>Creates a reader.</summary>
     /// <param name="options">How files are read; <see langword="null"/> for the defaults.</param>
     public CsvPartitionReader(CsvReaderOptions? options = null)
@@ -149,9 +146,11 @@ public sealed class CsvPartitionReader : IndexedPartitionReader
         var rangeBytes = endOffset - baseOffset;
         var cellCount = (long)count * fields.Length * 2;
         var types = TypesOf(path, index.Columns, columns);
-        if (rangeBytes < 0 || rangeBytes > MaxRangeBytes || cellCount > Array.MaxLength)
+        if (rangeBytes < 0 || rangeBytes > _options.MaxReadBytes || cellCount > Array.MaxLength)
         {
-            throw new ArgumentOutOfRangeException(nameof(count), $"{path}: the records [{start}, {end}) span {rangeBytes} bytes, more than one batch can hold; read smaller shards");
+            // A record this long, or a range this large, is refused before anything is allocated for it.
+            throw new MalformedRecordException(path, start, baseOffset,
+                $"the records [{start}, {end}) with their neighbours up to the next indexed records span {rangeBytes} bytes, more than one read may hold ({_options.MaxReadBytes} bytes); read smaller shards or pages (a record this long cannot be served)");
         }
 
         // Malformed quoting is reported by the parser while it advances to the record, before Read returns it.

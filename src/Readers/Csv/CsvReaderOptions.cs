@@ -25,4 +25,7 @@ public sealed record CsvReaderOptions
 
     /// <summary>The sparse index keeps the byte offset of every <c>IndexStride</c>-th record.</summary>
     public int IndexStride { get; init; } = 1024;
+
+    /// <summary>The most bytes one read may take from the file (1 GiB): past it the read fails, naming the file and the records.</summary>
+    public long MaxReadBytes { get; init; } = int.MaxValue / 2;
 }

@@ -4,24 +4,24 @@ using System.Text;
 
 namespace OrleansShards.Readers.Indexing;
 
-/// <summary>The length and modification time of a file, as the operating system reports them.</summary>
+/// <summary>
+/// The length and modification time of a file, as the operating system reports them for the file itself: a symbolic
+/// link is followed to its final target (a link's own length and time say nothing of what a read returns).
+/// </summary>
 internal readonly record struct FileStat(long Length, long LastWriteTimeUtcTicks)
 {
-    public static FileStat Of(string path)
-    {
-        var info = new FileInfo(path);
-        if (!info.Exists)
-        {
-            throw new FileNotFoundException($"{path}: the file does not exist", path);
-        }
-
-        return new FileStat(info.Length, info.LastWriteTimeUtc.Ticks);
-    }
+    public static FileStat Of(string path) =>
+        TryOf(path) ?? throw new FileNotFoundException($"{path}: the file does not exist", path);
 
     public static FileStat? TryOf(string path)
     {
         var info = new FileInfo(path);
-        return info.Exists ? new FileStat(info.Length, info.LastWriteTimeUtc.Ticks) : null;
+        if (info.Exists && info.LinkTarget is not null)
+        {
+            info = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo;
+        }
+
+        return info is { Exists: true } ? new FileStat(info.Length, info.LastWriteTimeUtc.Ticks) : null;
     }
 }
 

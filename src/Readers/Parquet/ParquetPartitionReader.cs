@@ -192,13 +192,61 @@ public sealed class ParquetPartitionReader : IPartitionReader
                 var raw = await group.ReadRawColumnDataBaseAsync(field, CancellationToken.None).ConfigureAwait(false);
                 return ParquetChunk.Create(raw, plan, (int)rows, meta?.TotalUncompressedSize ?? 0);
             }
-            catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
+            catch (OutOfMemoryException e)
+            {
+                // A page header that declares more bytes than an array can hold (or than this process can get): the
+                // file is refused by name, the process goes on.
+                var declared = _stream is null ? null : DeclaredPageSize(_stream, offset);
+                throw new MalformedRecordException(path, rowStart, offset,
+                    $"row group {rowGroup}, column '{plan.Name}': a page declares {(declared is { } size ? $"{size} bytes" : "a size")}, more than one read can hold ({e.Message})");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 // A file that changed under the read is reported as changed, not as malformed.
                 ReaderCore.CheckStat(path, expected, FileStat.TryOf(path) ?? throw new SourceChangedException(path, "the file was deleted while it was read"));
                 throw new MalformedRecordException(path, rowStart, offset,
                     $"row group {rowGroup}, column '{plan.Name}' cannot be decoded ({e.GetType().Name}: {e.Message})");
             }
+        }
+
+        /// <summary>
+        /// The larger of the sizes (uncompressed, compressed) the page header at <paramref name="offset"/> declares
+        /// (Thrift compact: fields 1 to 3, i32 each, as every writer orders them); null when the header is not laid out
+        /// that way. Parquet.Net keeps its Thrift reader internal, hence these few lines.
+        /// </summary>
+        private static long? DeclaredPageSize(FileStream stream, long offset)
+        {
+            Span<byte> header = stackalloc byte[32];
+            var read = RandomAccess.Read(stream.SafeFileHandle, header, offset);
+            var position = 0;
+            long value = 0;
+            for (var field = 1; field <= 3; field++)
+            {
+                if (position >= read || header[position++] != 0x15)
+                {
+                    return null;
+                }
+
+                ulong varint = 0;
+                for (var shift = 0; ; shift += 7)
+                {
+                    if (position >= read || shift > 63)
+                    {
+                        return null;
+                    }
+
+                    var b = header[position++];
+                    varint |= (ulong)(b & 0x7F) << shift;
+                    if ((b & 0x80) == 0)
+                    {
+                        break;
+                    }
+                }
+
+                value = field == 1 ? 0 : Math.Max(value, (long)(varint >> 1) ^ -(long)(varint & 1));
+            }
+
+            return value;
         }
 
         public async ValueTask DisposeAsync()

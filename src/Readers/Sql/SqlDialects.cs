@@ -14,8 +14,7 @@ internal sealed class SqliteDialect(DataRoots roots) : SqlDialect
     /// <summary>A database path as users name it: relative to the data directory when it lies inside it.</summary>
     public string Relative(string path)
     {
-        var relative = Path.GetRelativePath(roots.DataDirectory, path);
-        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative;
+        return roots.TryRelative(path, out var relative) ? relative : path;
     }
 
     /// <summary>The absolute path of <paramref name="path"/> under the data roots, which must be an existing file.</summary>
@@ -26,7 +25,7 @@ internal sealed class SqliteDialect(DataRoots roots) : SqlDialect
         {
             full = roots.ResolveFile(path);
         }
-        catch (PathOutsideRootsException e)
+        catch (Exception e) when (e is PathOutsideRootsException or SourcePathException)
         {
             throw new SourceSpecException("source.path", e.Message);
         }

@@ -39,12 +39,14 @@ public static class ShardsServer
         var shards = section.Get<ShardsOptions>() ?? new ShardsOptions();
         var dataDir = Path.GetFullPath(shards.DataDir);
         Directory.CreateDirectory(dataDir);
+        var statePaths = StatePaths(builder.Configuration, host);
+        builder.Services.PostConfigure<ShardsOptions>(o => o.StatePaths.AddRange(statePaths));
 
         builder.Services.AddShardsGrains();
         builder.Services.AddSingleton<OrleansShards.Silo.Serving.ReadPlanCache>();
         builder.Services.Configure<SourceConnectionsOptions>(section);
         // Source kinds beyond files under the data roots, each registered by its own folder of Readers.
-        builder.Services.AddSqlSources(new DataRoots(dataDir, shards.DataRoots.Select(Path.GetFullPath)));
+        builder.Services.AddSqlSources(new DataRoots(dataDir, shards.DataRoots.Select(Path.GetFullPath), shards.StatePaths.Concat(statePaths).Select(Path.GetFullPath), shards.Reads));
         builder.Services.AddObjectSources(new OrleansShards.Readers.Objects.ObjectSourceOptions { CacheDirectory = Path.Combine(dataDir, "cache", "objects"), CacheMaxBytes = section.GetValue<long?>("ObjectCache:MaxBytes") ?? 10L << 30 });
         builder.Services.AddRedisStreamsSources();
         builder.Services.AddShardsLog(builder.Configuration, dataDir);
@@ -69,6 +71,12 @@ public static class ShardsServer
         });
         return builder;
     }
+
+    /// <summary>The files and directories of the server's state and log set outside <c>{DataDir}/state</c>: never read as sources.</summary>
+    private static List<string> StatePaths(IConfiguration configuration, SiloHostOptions host) =>
+        [.. new[] { host.SqliteFile, configuration[$"{StorageSettings.Section}:Directory"], configuration[$"{LogStoreSettings.Section}:File"] }
+            .Where(p => !string.IsNullOrWhiteSpace(p))
+            .Select(p => Path.GetFullPath(p!))];
 
     private static void UseClustering(ISiloBuilder silo, SiloHostOptions host) => silo.UseShardsClustering(host);
 

@@ -171,7 +171,17 @@ public static class RunEndpoints
                 new("rank", rank.ToString(CultureInfo.InvariantCulture)),
                 new("worldSize", worldSize.ToString(CultureInfo.InvariantCulture)),
             ];
-            await batch.WriteArrowAsync(context.Response.Body, metadata, context.RequestAborted);
+            try
+            {
+                // A batch that mixes shards is typed from its JSON values: bounded like a page of a schemaless source.
+                using var bound = ArrowRecords.Bound(context.RequestServices.GetRequiredService<IOptions<ShardsOptions>>().Value.Reads);
+                await batch.WriteArrowAsync(context.Response.Body, metadata, context.RequestAborted);
+            }
+            catch (ArrowAnswerTooLargeException e)
+            {
+                throw new ShardsException(ShardsErrorKind.Invalid, "columns", e.Message);
+            }
+
             return Results.Empty;
         }
 

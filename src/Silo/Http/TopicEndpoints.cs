@@ -14,7 +14,8 @@ namespace OrleansShards.Silo.Http;
 /// read them back from any retained offset, and follow a partition over Server-Sent Events or a
 /// WebSocket from an offset. Followers read the log itself page by page, awaiting each write to
 /// the socket: a slow follower costs one page of memory, never a growing buffer, and catches up
-/// by reading on.
+/// by reading on. Every page (a read, a follower's) stops at <see cref="OrleansShards.Readers.ReadLimits.TopicPageMaxBytes"/>
+/// of record values as well as at its count, with at least one record.
 /// </summary>
 public static class TopicEndpoints
 {
@@ -27,6 +28,7 @@ public static class TopicEndpoints
     private const int MaxReadLimit = 100_000;
     private const int DefaultReadLimit = 1_000;
     private const int FollowPage = 1_000;
+    private const int SseCopyBelow = 64 * 1024;
     private static readonly TimeSpan KeepAliveEvery = TimeSpan.FromSeconds(15);
 
     /// <summary>Maps the topic routes.</summary>
@@ -146,7 +148,7 @@ public static class TopicEndpoints
             throw new ShardsException(ShardsErrorKind.Invalid, "limit", $"must be between 1 and {MaxReadLimit}");
         }
 
-        var read = await store.ReadAsync(topic, partition, start, count, context.RequestAborted);
+        var read = await store.ReadAsync(topic, partition, start, count, PageBytes(context), context.RequestAborted);
         context.Response.ContentType = "application/json; charset=utf-8";
         await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
         {
@@ -175,7 +177,7 @@ public static class TopicEndpoints
     {
         var start = StartOffset(from, context.Request.Headers["Last-Event-ID"].ToString());
         // Fails here, with a ProblemDetails answer, for an unknown partition or an offset retention removed.
-        var first = await store.ReadAsync(topic, partition, start, FollowPage, context.RequestAborted);
+        var first = await store.ReadAsync(topic, partition, start, FollowPage, PageBytes(context), context.RequestAborted);
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
@@ -184,7 +186,7 @@ public static class TopicEndpoints
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         try
         {
-            await FollowSse(store, topic, partition, start, first, response, buffer, context.RequestAborted);
+            await FollowSse(store, topic, partition, start, PageBytes(context), first, response, buffer, context.RequestAborted);
         }
         catch (LogTruncatedException e)
         {
@@ -198,8 +200,8 @@ public static class TopicEndpoints
         return Results.Empty;
     }
 
-    private static Task FollowSse(ILogStore store, string topic, int partition, long start, LogReadResult first, HttpResponse response, ArrayBufferWriter<byte> buffer, CancellationToken aborted) =>
-        Follow(store, topic, partition, start, first, aborted, async (records, cancellationToken) =>
+    private static Task FollowSse(ILogStore store, string topic, int partition, long start, long pageBytes, LogReadResult first, HttpResponse response, ArrayBufferWriter<byte> buffer, CancellationToken aborted) =>
+        Follow(store, topic, partition, start, pageBytes, first, aborted, async (records, cancellationToken) =>
         {
             buffer.ResetWrittenCount();
             if (records.Count == 0)
@@ -211,8 +213,24 @@ public static class TopicEndpoints
             {
                 WriteAscii(buffer, string.Create(CultureInfo.InvariantCulture, $"id: {record.Offset}\ndata: "));
                 // A JSON value written by the store holds no raw line break (JSON escapes them in strings), so it fits one data line.
-                buffer.Write(record.Value.Span);
+                if (record.Value.Length < SseCopyBelow)
+                {
+                    buffer.Write(record.Value.Span);
+                }
+                else
+                {
+                    // A large value goes out from the page's own bytes: the page read stays the only copy.
+                    await response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken);
+                    buffer.ResetWrittenCount();
+                    await response.Body.WriteAsync(record.Value, cancellationToken);
+                }
+
                 buffer.Write("\n\n"u8);
+                if (buffer.WrittenCount >= SseCopyBelow)
+                {
+                    await response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken);
+                    buffer.ResetWrittenCount();
+                }
             }
 
             await response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken);
@@ -227,7 +245,7 @@ public static class TopicEndpoints
         }
 
         var start = StartOffset(from, null);
-        var first = await store.ReadAsync(topic, partition, start, FollowPage, context.RequestAborted);
+        var first = await store.ReadAsync(topic, partition, start, FollowPage, PageBytes(context), context.RequestAborted);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         using var closing = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         // The client sends nothing but a close: notice it so that the follow loop ends.
@@ -235,7 +253,7 @@ public static class TopicEndpoints
         var buffer = new ArrayBufferWriter<byte>(4 * 1024);
         try
         {
-            await Follow(store, topic, partition, start, first, closing.Token, async (records, cancellationToken) =>
+            await Follow(store, topic, partition, start, PageBytes(context), first, closing.Token, async (records, cancellationToken) =>
             {
                 foreach (var record in records)
                 {
@@ -303,7 +321,7 @@ public static class TopicEndpoints
     /// for an append (sending an empty page as a keep-alive every so often) until cancelled.
     /// </summary>
     private static async Task Follow(
-        ILogStore store, string topic, int partition, long start, LogReadResult first, CancellationToken cancellationToken,
+        ILogStore store, string topic, int partition, long start, long pageBytes, LogReadResult first, CancellationToken cancellationToken,
         Func<IReadOnlyList<LogRecord>, CancellationToken, Task> send)
     {
         var next = start;
@@ -322,7 +340,7 @@ public static class TopicEndpoints
                     await send([], cancellationToken);
                 }
 
-                read = await store.ReadAsync(topic, partition, next, FollowPage, cancellationToken);
+                read = await store.ReadAsync(topic, partition, next, FollowPage, pageBytes, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -332,6 +350,10 @@ public static class TopicEndpoints
         {
         }
     }
+
+    /// <summary>The byte budget of one page of record values (<c>Shards:Reads:TopicPageMaxBytes</c>).</summary>
+    private static long PageBytes(HttpContext context) =>
+        context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<OrleansShards.Grains.ShardsOptions>>().Value.Reads.TopicPageMaxBytes;
 
     private static long StartOffset(long? from, string? lastEventId)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
 using OrleansShards.Grains;
@@ -19,12 +20,13 @@ public static class RecordsEndpoint
     /// <summary>Answers one page of a task's records as JSON (the default) or as an Arrow IPC stream (<c>format=arrow</c>).</summary>
     /// <exception cref="ShardsException">A format that is not served, or what the plan and the reader refuse (mapped to ProblemDetails by the route's filter).</exception>
     public static async Task<IResult> Read(
-        string id, string taskId, HttpContext context, ReadPlanCache plans, TaskRecordReader reader,
+        string id, string taskId, HttpContext context, ReadPlanCache plans, TaskRecordReader reader, IOptions<ShardsOptions> options,
         string? columns = null, long? offset = null, int? limit = null, string? format = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(plans);
         ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(options);
         if (format is not (null or "json" or "arrow"))
         {
             throw new ShardsException(ShardsErrorKind.Invalid, "format", $"format '{format}' is not served; use 'json' or 'arrow'");
@@ -35,7 +37,7 @@ public static class RecordsEndpoint
         using var page = await reader.ReadAsync(plan, taskId, offset ?? 0, limit, projection, context.RequestAborted);
         if (format == "arrow")
         {
-            await WriteArrowAsync(context.Response, page, context.RequestAborted);
+            await WriteArrowAsync(context.Response, page, options.Value.Reads, context.RequestAborted);
         }
         else
         {
@@ -70,8 +72,9 @@ public static class RecordsEndpoint
     /// stream). The body is no JSON, so the next offset is the <see cref="NextOffsetHeader"/> header and the schema
     /// metadata <see cref="ArrowRecords.NextOffsetKey"/> (decimal text), both only when records of the shard remain.
     /// </summary>
-    private static async Task WriteArrowAsync(HttpResponse response, RecordPage page, CancellationToken cancellationToken)
+    private static async Task WriteArrowAsync(HttpResponse response, RecordPage page, OrleansShards.Readers.ReadLimits limits, CancellationToken cancellationToken)
     {
+        using var arrow = Build(page.ToArrow, limits);
         response.ContentType = ArrowRecords.MediaType;
         KeyValuePair<string, string>[] metadata = [];
         if (page.NextOffset is { } next)
@@ -81,7 +84,21 @@ public static class RecordsEndpoint
             metadata = [new(ArrowRecords.NextOffsetKey, text)];
         }
 
-        using var arrow = page.ToArrow();
         await ArrowRecords.WriteStreamAsync(response.Body, arrow, metadata, cancellationToken);
+    }
+
+    /// <summary>Builds an Arrow answer within <paramref name="limits"/>; one past them is bad input that names the bound (400, <c>columns</c>).</summary>
+    /// <exception cref="ShardsException">The answer would have too many columns or bytes.</exception>
+    private static T Build<T>(Func<T> build, OrleansShards.Readers.ReadLimits limits)
+    {
+        using var bound = ArrowRecords.Bound(limits);
+        try
+        {
+            return build();
+        }
+        catch (ArrowAnswerTooLargeException e)
+        {
+            throw new ShardsException(ShardsErrorKind.Invalid, "columns", e.Message);
+        }
     }
 }

@@ -193,6 +193,26 @@ public abstract class LogStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reads_stop_at_their_byte_budget_with_at_least_one_record()
+    {
+        var store = Open();
+        await store.CreateTopicAsync("bytes", 1, Ct);
+        // Values of 10, 1,000, 10 and 5,000 bytes (JSON strings).
+        string Value(int length) => "\"" + new string('v', length - 2) + "\"";
+        await store.AppendAsync("bytes", 0, [Json(Value(10)), Json(Value(1_000)), Json(Value(10)), Json(Value(5_000))], Ct);
+
+        Assert.Equal([0L, 1, 2], (await store.ReadAsync("bytes", 0, 0, 100, 1_020, Ct)).Records.Select(r => r.Offset));
+        Assert.Equal([0L, 1], (await store.ReadAsync("bytes", 0, 0, 100, 1_019, Ct)).Records.Select(r => r.Offset));
+        Assert.Equal([0L], (await store.ReadAsync("bytes", 0, 0, 100, 10, Ct)).Records.Select(r => r.Offset));
+
+        // A record larger than the budget still comes alone, so a reader always moves on.
+        var large = await store.ReadAsync("bytes", 0, 3, 100, 1, Ct);
+        Assert.Equal(5_000, Assert.Single(large.Records).Value.Length);
+        Assert.Equal(4, large.NextOffset(3));
+        await Assert.ThrowsAsync<LogStoreException>(async () => await store.ReadAsync("bytes", 0, 0, 100, 0, Ct));
+    }
+
+    [Fact]
     public async Task Reading_at_or_past_the_high_watermark_gives_no_records()
     {
         var store = Open();
