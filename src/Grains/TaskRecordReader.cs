@@ -84,8 +84,9 @@ public sealed class TaskRecordReader(SourceReaders readers, IOptions<ShardsOptio
     {
         if (!plan.Shuffle)
         {
-            var batch = await reader.ReadAsync(new ShardReadRequest(file.Path, expected, shard.Start + offset, shard.Start + offset + count, columns), cancellationToken);
-            return new RecordPage(batch, null, Math.Min(count, batch.Count), next);
+            var batch = await reader.ReadAsync(new ShardReadRequest(file.Path, expected, shard.Start + offset, shard.Start + offset + count, columns, MaxBytes: options.Value.Reads.TopicPageMaxBytes), cancellationToken);
+            // A reader that stopped at the byte budget returned fewer records: the next page starts after them.
+            return new RecordPage(batch, null, Math.Min(count, batch.Count), batch.Count < count && batch.Count > 0 ? offset + batch.Count : next);
         }
 
         var order = SeededPermutation.WithinShard(shard.Length, unchecked((ulong)plan.Seed), epoch, shardIndex);

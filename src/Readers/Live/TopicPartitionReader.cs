@@ -28,9 +28,11 @@ public sealed class TopicPartitionReader(ILogStore store) : IPartitionReader
         using var builder = new JsonRowBatchBuilder(count, count * 64, columns, withCells: columns is not null);
         var found = columns is null ? [] : new int[columns.Length * 2];
         var next = request.Start;
+        var budget = request.MaxBytes ?? long.MaxValue;
+        long bytes = 0;
         while (next < end)
         {
-            var read = await store.ReadAsync(topic, partition, next, (int)Math.Min(PageSize, end - next), cancellationToken).ConfigureAwait(false);
+            var read = await store.ReadAsync(topic, partition, next, (int)Math.Min(PageSize, end - next), Math.Max(1, budget - bytes), cancellationToken).ConfigureAwait(false);
             if (read.Records.Count == 0)
             {
                 throw new SourceChangedException(request.Path, $"the partition ends at offset {read.Bounds.HighWatermark}, before offset {next} of the shard [{request.Start}, {request.End})");
@@ -38,11 +40,14 @@ public sealed class TopicPartitionReader(ILogStore store) : IPartitionReader
 
             foreach (var record in read.Records)
             {
-                if (record.Offset >= end)
+                if (record.Offset >= end || (bytes > 0 && bytes + record.Value.Length > budget))
                 {
+                    // Past the range, or past the page's byte budget (the caller reads on from here).
+                    end = Math.Min(end, record.Offset);
                     break;
                 }
 
+                bytes += record.Value.Length;
                 var json = record.Value.Span;
                 if (columns is null)
                 {
