@@ -15,4 +15,11 @@ public sealed record JobStatus(
     [property: Id(7)] IReadOnlyList<EpochStatus> EpochHistory,
     [property: Id(8)] IReadOnlyList<DeadLetterStatus> DeadLetters,
     [property: Id(9)] JobSpec Spec,
-    [property: Id(10)] DateTimeOffset CreatedAt);
+    [property: Id(10)] DateTimeOffset CreatedAt)
+{
+    /// <summary>
+    /// Dead letters not in <see cref="DeadLetters"/>, which lists the latest ones only (a job whose every shard failed
+    /// would otherwise answer with all of them); null when every one is listed.
+    /// </summary>
+    [Id(11)] public int? DeadLettersNotListed { get; init; }
+}

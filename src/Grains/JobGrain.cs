@@ -392,7 +392,9 @@ public sealed partial class JobGrain(
         var partitions = State.Paths.Select((path, p) => book is not null
             ? book.DescribePartition(p, readers.Display(path))
             : new PartitionStatus(p, readers.Display(path), State.Files[p]?.RecordCount, null, State.Files[p] is not null)).ToList();
-        var dead = (book?.DeadLetters ?? State.Book.DeadLetters).Select(d => new DeadLetterStatus(TaskIds.Format(d.Epoch, d.Range), d.Epoch, d.Range, d.Attempts, d.LastError)).ToList();
+        // The latest dead letters only: each error is bounded, their number is not.
+        var allDead = book?.DeadLetters ?? State.Book.DeadLetters;
+        var dead = allDead.Skip(Math.Max(0, allDead.Count - MaxDeadLettersListed)).Select(d => new DeadLetterStatus(TaskIds.Format(d.Epoch, d.Range), d.Epoch, d.Range, d.Attempts, d.LastError)).ToList();
         return new JobStatus(
             JobId,
             StateName(),
@@ -404,8 +406,14 @@ public sealed partial class JobGrain(
             book?.EpochHistory ?? StaticJobBook.Epochs(State.Book),
             dead,
             spec,
-            State.CreatedAt);
+            State.CreatedAt)
+        {
+            DeadLettersNotListed = allDead.Count > MaxDeadLettersListed ? allDead.Count - MaxDeadLettersListed : null,
+        };
     }
+
+    /// <summary>Dead letters a job's status lists at most (the latest); <see cref="JobStatus.DeadLettersNotListed"/> counts the rest.</summary>
+    internal const int MaxDeadLettersListed = 1_000;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: creating the job failed; its state was removed")]
     private static partial void LogCreateFailed(ILogger logger, Exception exception, string jobId);

@@ -74,6 +74,32 @@ public sealed class DeadLetterRetryTests(ServerFixture server) : IClassFixture<S
         }
     }
 
+    [Fact]
+    public async Task A_status_lists_the_latest_thousand_dead_letters_and_counts_the_rest_which_a_retry_still_takes()
+    {
+        server.WriteCsv("many-dead.csv", 1_200);
+        await Client.CreateJobAsync("""{"id": "many-dead", "source": {"kind": "csv", "paths": ["many-dead.csv"]}, "shardSize": 1, "maxAttempts": 1}""");
+        while (true)
+        {
+            var batch = await Client.LeaseAsync("many-dead", "w", 1_000);
+            if (batch.Leases.Count == 0)
+            {
+                break;
+            }
+
+            await Client.ReportManyAsync("many-dead", [.. batch.Leases.Select(l => new TaskReport(l.TaskId, l.LeaseId, "w", Done: false, Error: "poisoned"))]);
+        }
+
+        var job = await Client.GetJobAsync("many-dead");
+        Assert.Equal(JobStates.Failed, job.State);
+        Assert.Equal(1_000, job.DeadLetters.Count);
+        Assert.Equal(200, job.DeadLettersNotListed);
+        Assert.Equal(1_200, (await Client.RetryDeadLettersAsync("many-dead")).Retried.Count);
+        job = await Client.GetJobAsync("many-dead");
+        Assert.Empty(job.DeadLetters);
+        Assert.Null(job.DeadLettersNotListed);
+    }
+
     /// <summary>Leases every task of the job and reports them, failing the first <paramref name="failFirst"/>; answers the failed ones.</summary>
     private async Task<List<string>> Drain(string jobId, int failFirst)
     {
