@@ -141,6 +141,30 @@ public sealed class OpenApiTests(SecuredServerFixture server) : IClassFixture<Se
     }
 
     [Fact]
+    public async Task Every_operation_is_under_one_tag_named_for_its_resource()
+    {
+        string[] resources = ["Jobs", "Leases", "Records", "Runs", "Topics", "Status", "Operations"];
+        foreach (var ((method, shape), operation) in Operations(await Document()))
+        {
+            var tags = operation.TryGetProperty("tags", out var t) ? t.EnumerateArray().Select(x => x.GetString()).ToList() : [];
+            var tag = Assert.Single(tags);
+            Assert.True(resources.Contains(tag), $"{method} {shape} is tagged '{tag}', not one of {string.Join(", ", resources)}");
+            var expected = shape switch
+            {
+                _ when shape.Contains("/runs", StringComparison.Ordinal) => "Runs",
+                _ when shape.StartsWith("/v1/topics", StringComparison.Ordinal) => "Topics",
+                _ when shape.EndsWith("/records", StringComparison.Ordinal) => "Records",
+                _ when shape.EndsWith("/leases", StringComparison.Ordinal) || shape.EndsWith("/reports", StringComparison.Ordinal)
+                    || shape.EndsWith("/heartbeats", StringComparison.Ordinal) || shape.EndsWith("/releases", StringComparison.Ordinal) => "Leases",
+                _ when shape.StartsWith("/v1/status", StringComparison.Ordinal) => "Status",
+                _ when shape.StartsWith("/v1/jobs", StringComparison.Ordinal) => "Jobs",
+                _ => "Operations",
+            };
+            Assert.True(expected == tag, $"{method} {shape} is tagged '{tag}', expected '{expected}'");
+        }
+    }
+
+    [Fact]
     public async Task The_reference_ui_is_served_and_reads_the_document()
     {
         var page = await server.Anonymous.GetAsync("scalar/");

@@ -42,6 +42,7 @@ public static class Observability
                         [HttpMethod.Get] = new Microsoft.OpenApi.OpenApiOperation
                         {
                             Summary = "Prometheus metrics",
+                            Tags = new HashSet<Microsoft.OpenApi.OpenApiTagReference> { new("Operations", document) },
                             Description = "Leases, reports and records per job, leases in flight, lag per live partition, state write latency, and Orleans' own meters, in the Prometheus text format.",
                             Responses = new Microsoft.OpenApi.OpenApiResponses
                             {

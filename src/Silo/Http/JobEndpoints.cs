@@ -55,23 +55,23 @@ public static class JobEndpoints
             .WithSummary("Retry dead letters").WithDescription("Puts dead-lettered tasks of the current epoch back in the queue with a fresh count of attempts: all of them without a body, or those named in taskIds. Durable before the answer; a failed job runs again until they are done. Answers which tasks were retried and why others were not.")
             .Accepts<DeadLetterRetryBody>("application/json").Produces<DeadLetterRetry>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        jobs.MapPost("/{id}/leases", Lease)
+        jobs.MapPost("/{id}/leases", Lease).WithTags("Leases")
             .WithSummary("Lease tasks").WithDescription("Up to maxTasks leases; a retry with the same requestId gets the same leases. No lease now is an empty list (with retryAfterMs for a live job).")
             .Accepts<LeaseBody>("application/json").Produces<LeaseBatch>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
-        jobs.MapPost("/{id}/reports", Report)
+        jobs.MapPost("/{id}/reports", Report).WithTags("Leases")
             .WithSummary("Report tasks done or failed").WithDescription("One report, or several as 'reports' (one durable write, one outcome each). The same report again is 200 and changes nothing; a stale lease is 409 and changes nothing.")
             .Accepts<ReportBody>("application/json").Produces<ReportAnswer>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        jobs.MapPost("/{id}/heartbeats", Heartbeat)
+        jobs.MapPost("/{id}/heartbeats", Heartbeat).WithTags("Leases")
             .WithSummary("Renew leases").WithDescription("Each lease's new expiry; null for a lease the worker no longer holds.")
             .Accepts<LeasesBody>("application/json").Produces<HeartbeatAnswer>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
-        jobs.MapPost("/{id}/releases", Release)
+        jobs.MapPost("/{id}/releases", Release).WithTags("Leases")
             .WithSummary("Release leases").WithDescription("The leases end now and their shards go back to the queue (a worker shutting down).")
             .Accepts<LeasesBody>("application/json").Produces<ReleaseAnswer>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
-        jobs.MapGet("/{id}/tasks/{taskId}/records", RecordsEndpoint.Read)
+        jobs.MapGet("/{id}/tasks/{taskId}/records", RecordsEndpoint.Read).WithTags("Records")
             .WithSummary("Read a page of a task's records").WithDescription("JSON {records, nextOffset?} in source (or seeded) order, or with format=arrow an Arrow IPC stream with the next offset in the X-Next-Offset header. 409: the source file changed since the job was created; 422: a record cannot be parsed.")
             .Produces<RecordsAnswer>().AddOpenApiOperationTransformer((operation, _, _) => ShardsWeb.AddBinaryAnswer(operation, "200", ArrowRecords.MediaType))
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)

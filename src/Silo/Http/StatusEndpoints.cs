@@ -49,6 +49,7 @@ public static class StatusEndpoints
                 var shown = context.User.IsInRole(ShardsRoles.Worker) ? [.. leases.Select(l => l with { LeaseId = "" })] : leases;
                 return Results.Ok(new JobLeases(id, shown));
             })
+            .WithTags("Leases")
             .WithSummary("The leases in flight of a job")
             .WithDescription("Each lease with its task, worker, attempt and expiry; empty while the job is still describing its source. A worker token sees every leaseId as \"\": only admins and readers see lease ids.")
             .Produces<JobLeases>()

@@ -34,7 +34,7 @@ public static class TopicEndpoints
     /// <summary>Maps the topic routes.</summary>
     public static IEndpointRouteBuilder MapTopics(this IEndpointRouteBuilder app)
     {
-        var topics = app.MapGroup("/v1/topics").AddEndpointFilter(ApiProblems.Filter);
+        var topics = app.MapGroup("/v1/topics").AddEndpointFilter(ApiProblems.Filter).WithTags("Topics");
         topics.MapPost("", CreateTopic)
             .WithSummary("Create a topic").WithDescription("201 with the topic; the same name and partition count again is 200; another partition count is 409.")
             .Accepts<CreateTopicBody>("application/json").Produces<TopicDescription>(StatusCodes.Status201Created)
