@@ -146,6 +146,7 @@ public static class ShardsServer
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestBodyLimits();
+        app.UseFollowersStopOnShutdown();
         app.UseWebSockets();
         app.UseShardsWeb();
         app.MapShardsApi();
