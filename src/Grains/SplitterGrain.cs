@@ -1,5 +1,7 @@
 using System.Globalization;
+using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
+using OrleansShards.Readers;
 
 namespace OrleansShards.Grains;
 
@@ -51,7 +53,17 @@ public sealed partial class SplitterGrain(
         var splitter = state.State;
         if (splitter.File is null || splitter.File.Path != assignment.Path)
         {
-            var description = await readers.For(assignment.Source).DescribeAsync(assignment.Path);
+            PartitionDescription description;
+            try
+            {
+                description = await readers.For(assignment.Source).DescribeAsync(assignment.Path);
+            }
+            catch (Exception e) when (e is SourceChangedException or MalformedRecordException or PathOutsideRootsException or IOException)
+            {
+                // The reader's exception types are not Orleans-serializable: the job gets the reason as a ShardsException.
+                throw new ShardsException(e is SourceChangedException ? ShardsErrorKind.Conflict : ShardsErrorKind.Invalid, "source", $"partition {assignment.Partition} ('{assignment.Path}') cannot be described: {e.Message}");
+            }
+
             splitter.Partition = assignment.Partition;
             splitter.File = new PinnedFile(
                 description.Path,

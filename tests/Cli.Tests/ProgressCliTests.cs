@@ -91,10 +91,20 @@ public sealed class ProgressCliTests(ServerFixture server) : IClassFixture<Serve
         using var stop = new CancellationTokenSource();
         var closer = Task.Run(async () =>
         {
+            var request = new byte[4096];
             while (!stop.IsCancellationRequested)
             {
                 using var socket = await listener.AcceptSocketAsync(stop.Token);
-                socket.Close();
+                try
+                {
+                    // Read what the client sent, then close without a word, as a peer that does not speak HTTP does.
+                    await socket.ReceiveAsync(request, SocketFlags.None, stop.Token);
+                    socket.Shutdown(SocketShutdown.Both);
+                }
+                catch (SocketException)
+                {
+                    // The client gave up first: accept the next one.
+                }
             }
         });
 

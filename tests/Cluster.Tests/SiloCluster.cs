@@ -33,10 +33,13 @@ public sealed class SiloCluster : IAsyncDisposable
             var dataDir = Path.Combine(Root, $"data{i}");
             Directory.CreateDirectory(dataDir);
             // One log file for the silos of this host: a multi-silo silo refuses the per-silo default ({DataDir}/state/log.db).
+            // A job pins the real paths of its files as the silo that created it resolved them; on real hosts every silo
+            // mounts the data at the same path, here each has its own copy, so the others' data directories are roots too.
+            var otherData = Enumerable.Range(0, count).Where(j => j != i).Select((j, k) => $"--Shards:DataRoots:{k}={Path.Combine(Root, $"data{j}")}");
             _silos.Add(new SiloProcess(
                 $"silo{i}",
                 Root,
-                [$"--Shards:DataDir={dataDir}", $"--Shards:ClusterId={ClusterId}", $"--Shards:LogStore:File={Path.Combine(Root, "log.db")}", .. arguments(i, dataDir)],
+                [$"--Shards:DataDir={dataDir}", $"--Shards:ClusterId={ClusterId}", $"--Shards:LogStore:File={Path.Combine(Root, "log.db")}", .. otherData, .. arguments(i, dataDir)],
                 environment));
         }
     }
