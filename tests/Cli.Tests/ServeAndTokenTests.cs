@@ -15,7 +15,7 @@ public sealed class ServeAndTokenTests
     /// (as Unix means for background jobs): <c>shards serve</c> then cannot be stopped with Ctrl+C, and this test would
     /// wait for nothing. It says so instead: a skip on a developer machine, a failure under CI.
     /// </summary>
-    private static void RequireSigintDelivered()
+    internal static void RequireSigintDelivered()
     {
         var ignored = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal)) is { } line
             && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << 1)) != 0;
