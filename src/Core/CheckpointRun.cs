@@ -15,4 +15,7 @@ public sealed record CheckpointRun
 
     /// <summary>The kept commits, oldest first; the last is the committed step.</summary>
     [Id(3)] public IReadOnlyList<CheckpointRunCommit>? Commits { get; init; }
+
+    /// <summary>A live run's seals (committed offsets and sealed steps); null for a run over a static job.</summary>
+    [Id(10)] public CheckpointLiveRun? Live { get; init; }
 }

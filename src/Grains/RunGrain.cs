@@ -10,9 +10,10 @@ namespace OrleansShards.Grains;
 /// here: it is the job's, and immutable for a static job.
 /// </summary>
 [GrainType("run")]
-public sealed class RunGrain(
+public sealed partial class RunGrain(
     [PersistentState("run", ShardsOptions.StorageName)] IPersistentState<RunState> state,
-    TimeProvider time) : Grain, IRunGrain
+    TimeProvider time,
+    SourceReaders readers) : Grain, IRunGrain
 {
     private JobReadPlan? _plan;
 
@@ -39,6 +40,11 @@ public sealed class RunGrain(
         }
 
         var plan = await PlanAsync();
+        if (plan.Live)
+        {
+            return await CreateLive(spec, plan);
+        }
+
         var steps = new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder);
         if (steps.StepsPerEpoch < 1)
         {
@@ -70,6 +76,11 @@ public sealed class RunGrain(
     /// <inheritdoc />
     public async Task<RunStatus> Commit(int epoch, long step, string? checkpoint)
     {
+        if (state.State.Live is not null)
+        {
+            return await CommitLive(epoch, step, checkpoint);
+        }
+
         var book = await BookAsync();
         var before = state.State.Book.Commits.ToList();
         if (Apply(() => book.Commit(epoch, step, checkpoint, time.GetUtcNow())) == RunBookResult.Changed)
@@ -84,6 +95,11 @@ public sealed class RunGrain(
     /// <inheritdoc />
     public async Task<RunStatus> Rewind(string? checkpoint, int? epoch, long? step)
     {
+        if (state.State.Live is not null)
+        {
+            return await RewindLive(checkpoint, epoch, step);
+        }
+
         var book = await BookAsync();
         var before = state.State.Book.Commits.ToList();
         var result = checkpoint is not null
@@ -107,6 +123,7 @@ public sealed class RunGrain(
             GlobalBatchSize = spec.GlobalBatchSize,
             DropRemainder = spec.DropRemainder,
             Commits = [.. state.State.Book.Commits.Select(c => new CheckpointRunCommit(c.Epoch, c.Step, c.Checkpoint))],
+            Live = state.State.Live is { } live ? new LiveRunBook(live, state.State.Book, spec.GlobalBatchSize).Export() : null,
         }
         : null);
 
@@ -126,6 +143,11 @@ public sealed class RunGrain(
         }
 
         var plan = await PlanAsync();
+        if (plan.Live)
+        {
+            return await ImportLive(checkpoint, spec);
+        }
+
         var imported = new RunBookState();
         var book = new RunBook(imported, new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder), plan.Epochs);
         foreach (var commit in checkpoint.Commits ?? [])
@@ -209,7 +231,8 @@ public sealed class RunGrain(
             var plan = await GrainFactory.GetGrain<IJobGrain>(JobId).GetReadPlan();
             if (plan.Live)
             {
-                throw new ShardsException(ShardsErrorKind.Invalid, "run", $"job '{JobId}' reads a live source: runs over live jobs are not served by this version (static jobs only)");
+                // A live job's partitions and locators grow: its plan is asked for each time, never kept.
+                return plan;
             }
 
             _plan = plan;
@@ -222,6 +245,11 @@ public sealed class RunGrain(
 
     private async Task<RunStatus> StatusAsync()
     {
+        if (state.State.Live is not null)
+        {
+            return await LiveStatusAsync();
+        }
+
         var spec = EnsureExists();
         var plan = await PlanAsync();
         var book = new RunBook(state.State.Book, new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder), plan.Epochs);

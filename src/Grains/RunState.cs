@@ -15,4 +15,7 @@ public sealed class RunState
 
     /// <summary>When the run was created.</summary>
     [Id(2)] public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Live runs: the seals of the kept steps; null for a run over a static job. (Id 10 leaves room for other additions.)</summary>
+    [Id(10)] public LiveRunState? Live { get; set; }
 }

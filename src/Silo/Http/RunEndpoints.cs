@@ -15,7 +15,7 @@ namespace OrleansShards.Silo.Http;
 /// delete. State changes go to the run grain; batches are read on the silo that serves the request, through
 /// <see cref="RunBatchReader"/>.
 /// </summary>
-public static class RunEndpoints
+public static partial class RunEndpoints
 {
     /// <summary>Maps the run routes onto the <c>/v1/jobs</c> group (whose filter turns errors into ProblemDetails).</summary>
     public static RouteGroupBuilder MapRuns(this RouteGroupBuilder jobs)
@@ -149,16 +149,30 @@ public static class RunEndpoints
         var step = Number(query, "step", long.MaxValue);
         var rank = Number(query, "rank", int.MaxValue);
         var worldSize = Number(query, "worldSize", int.MaxValue);
-        if (query.ContainsKey("waitMs"))
+        // Only live runs wait for records; the number is still checked so a typo is not silently ignored.
+        var waitMs = query.ContainsKey("waitMs") ? Number(query, "waitMs", 600_000) : 0;
+        if (waitMs < 0)
         {
-            // Only live runs wait for records; the number is still checked so a typo is not silently ignored.
-            Number(query, "waitMs", 600_000);
+            throw new ShardsException(ShardsErrorKind.Invalid, "waitMs", $"waitMs {waitMs} must be at least 0");
         }
 
         var columns = query["columns"].ToString();
         var projection = string.IsNullOrWhiteSpace(columns) ? null : columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var plan = await Run(grains, id, run).GetBatchPlan();
+        if (plan.Job.Live)
+        {
+            await LiveBatch(context, Run(grains, id, run), id, run, plan.Steps.GlobalBatchSize, epoch, step, rank, worldSize, TimeSpan.FromMilliseconds(waitMs), projection, format);
+            return Results.Empty;
+        }
+
         var batch = await reader.ReadAsync(id, run, plan, (int)epoch, step, (int)rank, (int)worldSize, projection, context.RequestAborted);
+        await WriteBatch(context, batch, epoch, step, rank, worldSize, format);
+        return Results.Empty;
+    }
+
+    /// <summary>Writes a rank's batch as JSON or as an Arrow IPC stream.</summary>
+    private static async Task WriteBatch(HttpContext context, RunBatch batch, long epoch, long step, long rank, long worldSize, string format)
+    {
         if (format == "arrow")
         {
             context.Response.ContentType = ArrowRecords.MediaType;
@@ -170,7 +184,7 @@ public static class RunEndpoints
                 new("worldSize", worldSize.ToString(CultureInfo.InvariantCulture)),
             ];
             await batch.WriteArrowAsync(context.Response.Body, metadata, context.RequestAborted);
-            return Results.Empty;
+            return;
         }
 
         context.Response.ContentType = "application/json; charset=utf-8";
@@ -187,7 +201,6 @@ public static class RunEndpoints
         }
 
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
-        return Results.Empty;
     }
 
     private static long Number(IQueryCollection query, string name, long max)
