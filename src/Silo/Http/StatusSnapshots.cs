@@ -42,7 +42,7 @@ public sealed class StatusSnapshots(IGrainFactory grains, TimeProvider time)
                 var status = await grains.GetGrain<IJobGrain>(id).GetStatus();
                 // Only a job with leases in flight is asked for them (its checkpoint also asks every splitter).
                 var leases = status.Shards.Doing > 0 ? await StatusEndpoints.Leases(grains, id) : [];
-                return new JobSnapshot(status, leases);
+                return new JobSnapshot(status, leases) { Runs = await RunSnapshot.OfJobAsync(grains, id) };
             }
             catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
             {
