@@ -223,6 +223,14 @@ public static partial class RunEndpoints
         // The contract shows an absent commit (and a live run's stepsPerEpoch) as null, not as a missing field.
         node["committed"] ??= null;
         node["stepsPerEpoch"] ??= null;
+        if (!status.Live)
+        {
+            // The live run's fields (docs/runs.md, "Live runs") mean nothing for a static run.
+            node.Remove("sealedSteps");
+            node.Remove("firstKeptStep");
+            node.Remove("partitions");
+        }
+
         node["serving"] = JsonSerializer.SerializeToNode(reader.StatsOf(status.Job, status.Run), json);
         return node;
     }
