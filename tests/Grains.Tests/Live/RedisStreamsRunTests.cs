@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Options;
+using OrleansShards.Core;
+using OrleansShards.GrainInterfaces;
+using OrleansShards.Readers;
+using OrleansShards.Readers.Live;
+using OrleansShards.Tests.Servers;
+using StackExchange.Redis;
+
+namespace OrleansShards.Grains.Tests.Live;
+
+/// <summary>A training run over Redis Streams (a live source other than the built-in log): a real redis-server and a real test cluster.</summary>
+public sealed class RedisStreamsRunTests(RedisFixture redis) : IClassFixture<RedisFixture>
+{
+    [Fact]
+    public async Task A_live_run_over_redis_streams_seals_steps_as_entries_arrive_and_refuses_a_rewind_past_trimmed_entries()
+    {
+        redis.Require();
+        var prefix = "run-" + Guid.NewGuid().ToString("N")[..6] + "-";
+        using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Connection);
+        var database = connection.GetDatabase();
+        async Task Add(int stream, int first, int count)
+        {
+            for (var i = first; i < first + count; i++)
+            {
+                await database.StreamAddAsync(prefix + stream, [new NameValueEntry("id", i)]);
+            }
+        }
+
+        await Add(0, 0, 6);
+        await Add(1, 100, 6);
+        var connections = new SourceConnectionsOptions { Connections = { ["events"] = new SourceConnection { Kind = "redis", ConnectionString = redis.Connection } } };
+        using var data = new TestData();
+        await using var cluster = await ShardsCluster.StartAsync(data, silos: 1, adapters: () => [new RedisStreamsSourceAdapter(connections)]);
+        await cluster.Client.GetGrain<IJobGrain>("redis-run").Create(new JobSpec
+        {
+            Id = "redis-run",
+            Source = new SourceSpec { Kind = "redisstreams", Connection = "events", Keys = [prefix + "0", prefix + "1"] },
+            ShardSize = 100,
+            MaxWaitMs = 100,
+        });
+        var run = cluster.Client.GetGrain<IRunGrain>(IRunGrain.KeyOf("redis-run", "r"));
+        while (true)
+        {
+            try
+            {
+                Assert.True((await run.Create(new RunSpec(8))).Status.Live);
+                break;
+            }
+            catch (ShardsException e) when (e.Kind == ShardsErrorKind.Conflict)
+            {
+                await Task.Delay(50, TestContext.Current.CancellationToken); // the job still describes its source
+            }
+        }
+
+        var reader = new LiveRunBatchReader(
+            new SourceReaders(Options.Create(new ShardsOptions { DataDir = data.DataDir }), [new RedisStreamsSourceAdapter(connections)]),
+            Options.Create(new RunOptions()),
+            TimeProvider.System);
+        async Task<string[]> Ids(long step)
+        {
+            var plan = await reader.SealAsync(run, step, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            Assert.NotNull(plan);
+            var batch = await reader.ReadAsync("redis-run", "r", plan, step, 0, 1, ["id"], TestContext.Current.CancellationToken);
+            return [.. Enumerable.Range(0, batch.Count).Select(i => batch.GetText(i, "id")!)];
+        }
+
+        Assert.Equal(["0", "100", "1", "101", "2", "102", "3", "103"], await Ids(0));
+
+        // Step 1 is not full (4 entries left) until more arrive; then stream 0 gives its last 2 and stream 1 the rest.
+        Assert.False((await run.SealLiveStep(1)).Sealed);
+        await Add(1, 106, 4);
+        Assert.Equal(["4", "104", "5", "105", "106", "107", "108", "109"], await Ids(1));
+
+        await run.Commit(0, 0, "c0");
+        var status = await run.Commit(0, 1, "c1");
+        Assert.Equal([(6L, 0L), (10L, 0L)], status.Partitions!.Select(p => (p.Committed, p.Lag)));
+
+        // Redis trims stream 0 past what a rewind to c0 needs (offset 4): the rewind is 409 naming the first retained offset.
+        await database.StreamTrimAsync(prefix + "0", 1);
+        var gone = await Assert.ThrowsAsync<ShardsException>(() => run.Rewind("c0", null, null));
+        Assert.Equal(ShardsErrorKind.Conflict, gone.Kind);
+        Assert.Contains("first retained offset is 5", gone.Message, StringComparison.Ordinal);
+        Assert.Equal("c1", (await run.GetStatus()).Committed!.Checkpoint);
+    }
+}
