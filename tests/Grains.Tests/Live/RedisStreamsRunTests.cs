@@ -82,4 +82,84 @@ public sealed class RedisStreamsRunTests(RedisFixture redis) : IClassFixture<Red
         Assert.Contains("first retained offset is 5", gone.Message, StringComparison.Ordinal);
         Assert.Equal("c1", (await run.GetStatus()).Committed!.Checkpoint);
     }
+
+    [Fact]
+    public async Task Killing_the_silo_that_hosts_a_live_run_keeps_its_sealed_steps_and_commits()
+    {
+        redis.Require();
+        var prefix = "loss-" + Guid.NewGuid().ToString("N")[..6] + "-";
+        using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Connection);
+        var database = connection.GetDatabase();
+        for (var i = 0; i < 12; i++)
+        {
+            await database.StreamAddAsync(prefix + (i % 3 == 0 ? 0 : 1), [new NameValueEntry("id", i)]);
+        }
+
+        var connections = new SourceConnectionsOptions { Connections = { ["events"] = new SourceConnection { Kind = "redis", ConnectionString = redis.Connection } } };
+        using var data = new TestData();
+        await using var cluster = await ShardsCluster.StartAsync(data, silos: 3, adapters: () => [new RedisStreamsSourceAdapter(connections)]);
+        await cluster.Client.GetGrain<IJobGrain>("redis-loss").Create(new JobSpec
+        {
+            Id = "redis-loss",
+            Source = new SourceSpec { Kind = "redisstreams", Connection = "events", Keys = [prefix + "0", prefix + "1"] },
+            ShardSize = 100,
+            MaxWaitMs = 100,
+        });
+        var run = cluster.Client.GetGrain<IRunGrain>(IRunGrain.KeyOf("redis-loss", "r"));
+        await Eventually(() => run.Create(new RunSpec(4)));
+        var sealedSteps = new List<IReadOnlyList<LiveStepRange>>();
+        for (var step = 0; step < 3; step++)
+        {
+            var plan = await run.SealLiveStep(step);
+            Assert.True(plan.Sealed);
+            sealedSteps.Add(plan.Ranges);
+        }
+
+        await run.Commit(0, 0, "a");
+
+        // The primary silo holds the test cluster's membership: keep the run off it, so the kill is of a plain silo.
+        if (cluster.SiloOf(run) == cluster.Cluster.Silos[0])
+        {
+            await cluster.Cluster.MigrateAsync(run, cluster.Cluster.Silos[1].SiloAddress);
+            await Eventually(async () =>
+            {
+                await run.GetStatus();
+                Assert.NotEqual(cluster.Cluster.Silos[0], cluster.SiloOf(run));
+            });
+        }
+
+        // More entries arrive while the silo dies: the steps already sealed keep their ranges on the survivors.
+        await cluster.Cluster.KillSiloAsync(cluster.SiloOf(run));
+        for (var i = 12; i < 20; i++)
+        {
+            await database.StreamAddAsync(prefix + "0", [new NameValueEntry("id", i)]);
+        }
+
+        RunStatus? after = null;
+        await Eventually(async () => after = await run.GetStatus());
+        Assert.Equal(("a", new RunPosition(0, 1), 3L), (after!.Committed!.Checkpoint, after.ResumeAt, after.SealedSteps!.Value));
+        for (var step = 1; step < 3; step++)
+        {
+            Assert.Equal(sealedSteps[step], (await run.SealLiveStep(step)).Ranges);
+        }
+
+        Assert.Equal(new RunPosition(0, 3), (await run.Commit(0, 2, "b")).ResumeAt);
+    }
+
+    private static async Task Eventually(Func<Task> action)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await action();
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
 }
