@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using OrleansShards.Core;
 using OrleansShards.GrainInterfaces;
+using OrleansShards.Grains.Tests.Faults;
 using OrleansShards.Readers;
 using OrleansShards.Readers.Live;
 using OrleansShards.Tests.Servers;
@@ -144,6 +145,72 @@ public sealed class RedisStreamsRunTests(RedisFixture redis) : IClassFixture<Red
         }
 
         Assert.Equal(new RunPosition(0, 3), (await run.Commit(0, 2, "b")).ResumeAt);
+    }
+
+    /// <summary>
+    /// The persistence point of a seal (docs/durability.md): a crash right before the run's state write leaves the step
+    /// unsealed (it was never served: it is cut again from what the streams hold then); right after, the step is sealed
+    /// with the ranges cut before the crash, whatever arrived since.
+    /// </summary>
+    [Theory]
+    [InlineData(FaultKind.CrashBefore)]
+    [InlineData(FaultKind.CrashAfter)]
+    public async Task Crash_at_the_seal_write(FaultKind kind)
+    {
+        redis.Require();
+        var prefix = "crash-" + Guid.NewGuid().ToString("N")[..6] + "-";
+        using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Connection);
+        var database = connection.GetDatabase();
+        async Task Add(int stream, int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await database.StreamAddAsync(prefix + stream, [new NameValueEntry("id", i)]);
+            }
+        }
+
+        await Add(0, 2);
+        await Add(1, 10);
+        var connections = new SourceConnectionsOptions { Connections = { ["events"] = new SourceConnection { Kind = "redis", ConnectionString = redis.Connection } } };
+        using var data = new TestData();
+        var faults = new FaultInjector();
+        var cluster = await ShardsCluster.StartAsync(data, silos: 1, faults, adapters: () => [new RedisStreamsSourceAdapter(connections)]);
+        try
+        {
+            await cluster.Client.GetGrain<IJobGrain>("redis-crash").Create(new JobSpec
+            {
+                Id = "redis-crash",
+                Source = new SourceSpec { Kind = "redisstreams", Connection = "events", Keys = [prefix + "0", prefix + "1"] },
+                ShardSize = 100,
+                MaxWaitMs = 100,
+            });
+            var run = cluster.Client.GetGrain<IRunGrain>(IRunGrain.KeyOf("redis-crash", "r"));
+            await Eventually(() => run.Create(new RunSpec(4)));
+            Assert.Equal([new LiveStepRange(0, 0, 2), new LiveStepRange(1, 0, 2)], (await run.SealLiveStep(0)).Ranges);
+
+            // Step 1 would be 4 entries of stream 1 (stream 0 has none left): the silo dies at its seal's write.
+            faults.Arm("run", 1, kind);
+            Assert.NotNull(await Record.ExceptionAsync(() => run.SealLiveStep(1)));
+            await faults.Tripped.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            await cluster.KillAllAsync();
+            await cluster.DisposeAsync();
+            cluster = await ShardsCluster.StartAsync(data, silos: 1, adapters: () => [new RedisStreamsSourceAdapter(connections)]);
+
+            // Entries arrive on stream 0 before the trainer asks again.
+            await Add(0, 4);
+            run = cluster.Client.GetGrain<IRunGrain>(IRunGrain.KeyOf("redis-crash", "r"));
+            var step1 = await run.SealLiveStep(1);
+            Assert.True(step1.Sealed);
+            LiveStepRange[] expected = kind == FaultKind.CrashBefore
+                ? [new LiveStepRange(0, 2, 4), new LiveStepRange(1, 2, 4)]
+                : [new LiveStepRange(1, 2, 6)];
+            Assert.Equal(expected, step1.Ranges);
+            Assert.Equal([new LiveStepRange(0, 0, 2), new LiveStepRange(1, 0, 2)], (await run.SealLiveStep(0)).Ranges);
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
     }
 
     private static async Task Eventually(Func<Task> action)
