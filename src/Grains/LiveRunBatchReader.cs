@@ -11,7 +11,7 @@ namespace OrleansShards.Grains;
 /// offset ranges the seal names; a step not sealed yet is waited for (woken by appends where the source wakes) up to the
 /// request's <c>waitMs</c>, bounded by <see cref="RunOptions.LiveMaxWaitMs"/>.
 /// </summary>
-public sealed class LiveRunBatchReader(SourceReaders readers, IOptions<RunOptions> options, TimeProvider time)
+public sealed class LiveRunBatchReader(SourceReaders readers, RunBatchReader runs, IOptions<RunOptions> options, TimeProvider time)
 {
     /// <summary>The longest a request may wait for its step.</summary>
     public TimeSpan MaxWait => TimeSpan.FromMilliseconds(options.Value.LiveMaxWaitMs);
@@ -71,7 +71,9 @@ public sealed class LiveRunBatchReader(SourceReaders readers, IOptions<RunOption
             rows[i] = (int)(slice[i].Offset - from);
         }
 
-        ShardsMetrics.RunBatchServed(jobId, run, count, Stopwatch.GetElapsedTime(started), fromMemory: false);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        runs.RecordServed(jobId, run, elapsed, fromMemory: false);
+        ShardsMetrics.RunBatchServed(jobId, run, count, elapsed, fromMemory: false);
         return new RunBatch(sources, rows, fromMemory: false);
     }
 

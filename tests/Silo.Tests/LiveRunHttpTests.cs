@@ -115,6 +115,7 @@ public sealed class LiveRunHttpTests(ServerFixture server) : IClassFixture<Serve
         Assert.Equal((10L, 6L), (CommittedOf(status, 0), CommittedOf(status, 1)));
         Assert.Equal((5L, 3L), (LagOf(status, 0), LagOf(status, 1)));
         Assert.Equal((0, 2L), (status.GetProperty("resumeAt").GetProperty("epoch").GetInt32(), status.GetProperty("resumeAt").GetProperty("step").GetInt64()));
+        Assert.True(status.GetProperty("serving").GetProperty("fetches").GetInt64() >= 10);
         status = await Ok(await Http.PostAsync($"v1/jobs/{job}/runs/live/commits", Json("""{"epoch":0,"step":2,"checkpoint":"c2"}""")));
         Assert.Equal(0L, LagOf(status, 0) + LagOf(status, 1));
         await Problem(await Http.PostAsync($"v1/jobs/{job}/runs/live/commits", Json("""{"epoch":0,"step":1}""")), HttpStatusCode.Conflict, "step");

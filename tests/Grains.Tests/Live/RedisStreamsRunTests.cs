@@ -53,10 +53,10 @@ public sealed class RedisStreamsRunTests(RedisFixture redis) : IClassFixture<Red
             }
         }
 
-        var reader = new LiveRunBatchReader(
-            new SourceReaders(Options.Create(new ShardsOptions { DataDir = data.DataDir }), [new RedisStreamsSourceAdapter(connections)]),
-            Options.Create(new RunOptions()),
-            TimeProvider.System);
+        var readers = new SourceReaders(Options.Create(new ShardsOptions { DataDir = data.DataDir }), [new RedisStreamsSourceAdapter(connections)]);
+        var runOptions = Options.Create(new RunOptions());
+        var served = new RunBatchReader(readers, runOptions, Microsoft.Extensions.Logging.Abstractions.NullLogger<RunBatchReader>.Instance);
+        var reader = new LiveRunBatchReader(readers, served, runOptions, TimeProvider.System);
         async Task<string[]> Ids(long step)
         {
             var plan = await reader.SealAsync(run, step, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
@@ -72,6 +72,7 @@ public sealed class RedisStreamsRunTests(RedisFixture redis) : IClassFixture<Red
         await Add(1, 106, 4);
         Assert.Equal(["4", "104", "5", "105", "106", "107", "108", "109"], await Ids(1));
 
+        Assert.Equal(2, served.StatsOf("redis-run", "r").Fetches);
         await run.Commit(0, 0, "c0");
         var status = await run.Commit(0, 1, "c1");
         Assert.Equal([(6L, 0L), (10L, 0L)], status.Partitions!.Select(p => (p.Committed, p.Lag)));
