@@ -4,10 +4,11 @@ using OrleansShards.GrainInterfaces;
 namespace OrleansShards.Grains;
 
 /// <summary>
-/// A training run over a static job (issue 14): its spec, its commits and its resume point. Every change is written
-/// through <see cref="IPersistentState{TState}"/> before the call returns, so a commit answered is a commit kept. The
-/// job's read plan (pinned partitions, shard size, seed, epochs) is asked for once per activation and never stored
-/// here: it is the job's, and immutable for a static job.
+/// A training run over a job (issue 14): its spec, its commits and its resume point (over a live job also its sealed
+/// steps: RunGrain.Live.cs). Every change is written through <see cref="IPersistentState{TState}"/> before the call
+/// returns, so a commit answered is a commit kept. The job's read plan (pinned partitions, shard size, seed, epochs) is
+/// asked for once per activation and never stored here: it is the job's, and immutable for a static job (a live job's
+/// grows, so it is asked for each time).
 /// </summary>
 [GrainType("run")]
 public sealed partial class RunGrain(

@@ -11,7 +11,7 @@ namespace OrleansShards.Silo.Http;
 /// <param name="Live">Whether the run reads a live job.</param>
 public sealed record RunSnapshot(string Run, RunCommitStatus? Committed, RunPosition ResumeAt, double? StepsPerSecond, bool Live)
 {
-    /// <summary>The runs of job <paramref name="jobId"/>, by name; a run deleted meanwhile is left out.</summary>
+    /// <summary>The runs of job <paramref name="jobId"/>, by name; a run deleted meanwhile, or whose status cannot be read now, is left out.</summary>
     internal static async Task<IReadOnlyList<RunSnapshot>> OfJobAsync(IGrainFactory grains, string jobId)
     {
         var names = await grains.GetGrain<IJobRunsGrain>(jobId).List();
@@ -25,6 +25,12 @@ public sealed record RunSnapshot(string Run, RunCommitStatus? Committed, RunPosi
             catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound || e.Kind == ShardsErrorKind.Conflict)
             {
                 return null; // Deleted, or its job still describes its source.
+            }
+            catch (Exception e) when (e is not (OrleansException or TimeoutException))
+            {
+                // A live run whose source cannot be reached now (its status reads the partitions' bounds): the page
+                // leaves it out rather than failing the whole snapshot; GET .../runs/{run} reports the error.
+                return null;
             }
         }));
         return runs.OfType<RunSnapshot>().ToList();
