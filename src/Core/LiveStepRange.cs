@@ -19,14 +19,21 @@ public readonly record struct LiveStepRange([property: Id(0)] int Partition, [pr
     {
         ArgumentNullException.ThrowIfNull(ranges);
         var slice = new (int, long)[count];
-        var position = 0L;
         var taken = 0;
-        var longest = ranges.Count == 0 ? 0 : ranges.Max(r => r.Count);
-        for (var k = 0L; k < longest && taken < count; k++)
+        var position = 0L; // the step position of record k of the first range still active
+        var k = 0L;
+        var active = ranges.Where(r => r.Count > 0).ToList();
+        while (active.Count > 0 && taken < count)
         {
-            foreach (var range in ranges)
+            // Until the shortest active range ends, every round takes one record of each active range: rounds wholly
+            // before the slice are skipped at once, so a slice costs O(count + partitions²), not O(G · partitions).
+            var end = active.Min(r => r.Count);
+            var skip = taken > 0 ? 0 : Math.Min(end - k, (first - position) / active.Count);
+            k += skip;
+            position += skip * active.Count;
+            for (; k < end && taken < count; k++)
             {
-                if (k < range.Count)
+                foreach (var range in active)
                 {
                     if (position >= first && taken < count)
                     {
@@ -36,6 +43,8 @@ public readonly record struct LiveStepRange([property: Id(0)] int Partition, [pr
                     position++;
                 }
             }
+
+            active.RemoveAll(r => r.Count <= k);
         }
 
         return taken == count ? slice : throw new ArgumentOutOfRangeException(nameof(count), count, $"the step holds {position} records, fewer than {first} + {count}");

@@ -51,6 +51,21 @@ public class LiveRunProperties
         return tiled && high.Sum() - delivered.Count < g;
     }
 
+    [Property(MaxTest = 300)]
+    public bool A_slice_is_that_part_of_the_partitions_interleaved_round_by_round(byte[] counts, ushort first, byte count)
+    {
+        var ranges = counts.Take(8).Select((c, p) => new LiveStepRange(p, 1_000 * p, (1_000 * p) + (c % 40))).ToList();
+        var interleaved = new List<(int, long)>();
+        for (var k = 0; k < 40; k++)
+        {
+            interleaved.AddRange(ranges.Where(r => k < r.Count).Select(r => (r.Partition, r.From + k)));
+        }
+
+        var from = interleaved.Count == 0 ? 0 : first % interleaved.Count;
+        var size = Math.Min(count, interleaved.Count - from);
+        return LiveStepRange.Slice(ranges, from, size).SequenceEqual(interleaved.Skip(from).Take(size));
+    }
+
     [Property(MaxTest = 100)]
     public bool Commits_advance_the_committed_offsets_and_keep_the_seals_a_rewind_needs(byte steps, byte[] commits)
     {
