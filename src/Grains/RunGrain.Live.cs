@@ -98,16 +98,18 @@ public sealed partial class RunGrain
             live = checkpoint.Live is { } seals
                 ? LiveRunBook.Import(seals, spec.GlobalBatchSize)
                 : throw new RunBookException(RunBookProblem.Invalid, "live", "a run of a live job carries its seals (live: {firstStep, start, ends})");
-            var book = new LiveRunBook(live, imported, spec.GlobalBatchSize);
-            var firstStep = live.FirstStep;
-            foreach (var commit in checkpoint.Commits ?? [])
+            // The kept seals begin right after the oldest kept commit (at 0 before any): a rewind to it needs them all.
+            var commits = checkpoint.Commits ?? [];
+            var firstStep = commits.Count > 0 ? commits[0].Step + 1 : 0;
+            if (live.FirstStep != firstStep)
             {
-                book.Commit(commit.Epoch, commit.Step, commit.Checkpoint);
+                throw new RunBookException(RunBookProblem.Invalid, "live.firstStep", $"live.firstStep {live.FirstStep} is not {firstStep}, the step after the oldest kept commit");
             }
 
-            if (book.FirstStep != firstStep)
+            var book = new LiveRunBook(live, imported, spec.GlobalBatchSize);
+            foreach (var commit in commits)
             {
-                throw new RunBookException(RunBookProblem.Invalid, "live.firstStep", $"live.firstStep {firstStep} is not the step after the oldest kept commit");
+                book.Commit(commit.Epoch, commit.Step, commit.Checkpoint);
             }
         }
         catch (RunBookException e)

@@ -184,6 +184,11 @@ public sealed class LiveRunHttpTests(ServerFixture server) : IClassFixture<Serve
         Assert.Equal(("a", 1L, 2L), (status.GetProperty("committed").GetProperty("checkpoint").GetString(), status.GetProperty("resumeAt").GetProperty("step").GetInt64(), status.GetProperty("sealedSteps").GetInt64()));
         Assert.Equal(step1, await Step(Http, copy, 1, worldSize: 3));
         Assert.NotEqual(step0, step1);
+
+        // Seals that do not begin right after the oldest kept commit cannot serve a rewind to it: refused, naming the field.
+        var bad = System.Text.Json.Nodes.JsonNode.Parse(document.GetRawText())!;
+        bad["runs"]![0]!["live"]!["firstStep"] = 0;
+        await Problem(await Http.PostAsync($"v1/jobs/import?id={job}-bad", new StringContent(bad.ToJsonString(), Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest, "runs.live.live.firstStep");
     }
 
     [Fact]
