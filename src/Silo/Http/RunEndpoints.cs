@@ -32,7 +32,7 @@ public static partial class RunEndpoints
             .WithTags("Runs").WithSummary("A run's status").WithDescription("Committed step, resumeAt, stepsPerEpoch, epochs, finished, and how this silo served its batches (fetches, prefetch hits, latency p50/p99).")
             .Produces<RunStatus>().ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapGet("/{id}/runs/{run}/batches", Batch).WithTags("Runs")
-            .WithSummary("A rank's batch of a step").WithDescription("?epoch=E&step=S&rank=R&worldSize=W[&columns=a,b][&format=arrow][&waitMs=..]: exactly G/W records, positions [S·G + R·G/W, S·G + (R+1)·G/W) of epoch E's global order. 400 names the field when W does not divide G or R, S or E is out of range.")
+            .WithSummary("A rank's batch of a step").WithDescription("?epoch=E&step=S&rank=R&worldSize=W[&columns=a,b][&format=arrow][&waitMs=..]: exactly G/W records, positions [S·G + R·G/W, S·G + (R+1)·G/W) of epoch E's global order. 400 names the field when W does not divide G or R, S or E is out of range. Live runs: one epoch 0, each step sealed before it is first served; a step not full after waitMs answers 200 {records: [], retryAfterMs}.")
             .Produces<RunBatchAnswer>().AddOpenApiOperationTransformer((operation, _, _) => ShardsWeb.AddBinaryAnswer(operation, "200", ArrowRecords.MediaType))
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapPost("/{id}/runs/{run}/commits", Commit).WithTags("Runs")
@@ -40,9 +40,9 @@ public static partial class RunEndpoints
             .Accepts<RunCommitBody>("application/json").Produces<RunStatus>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapPost("/{id}/runs/{run}/rewind", Rewind).WithTags("Runs")
-            .WithSummary("Rewind to an earlier commit").WithDescription("Body {checkpoint} or {epoch, step} of a kept commit: resumeAt is the step after it and later commits are forgotten. 404 when no kept commit matches.")
+            .WithSummary("Rewind to an earlier commit").WithDescription("Body {checkpoint} or {epoch, step} of a kept commit: resumeAt is the step after it and later commits are forgotten. 404 when no kept commit matches; live runs: 409 naming the first retained offset when the records after that commit are gone.")
             .Accepts<RunRewindBody>("application/json").Produces<RunStatus>()
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapDelete("/{id}/runs/{run}", async (string id, string run, IGrainFactory grains, RunBatchReader reader) =>
             {
                 await Run(grains, id, run).Delete();
