@@ -89,11 +89,15 @@ public sealed class TopicRetention(ILogStore store, IGrainFactory grains, TimePr
     {
         foreach (var run in await grains.GetGrain<IJobRunsGrain>(jobId).List())
         {
-            var floor = await grains.GetGrain<IRunGrain>(IRunGrain.KeyOf(jobId, run)).GetRetentionFloor();
-            for (var partition = 0; partition < (floor?.Count ?? 0); partition++)
+            if (await grains.GetGrain<IRunGrain>(IRunGrain.KeyOf(jobId, run)).GetRetentionFloor() is not { } floor)
+            {
+                continue; // A static run, or a listed name without a run.
+            }
+
+            for (var partition = 0; partition < floor.Count; partition++)
             {
                 var key = (topic, partition);
-                lowest[key] = lowest.TryGetValue(key, out var known) ? Math.Min(known, floor![partition]) : floor![partition];
+                lowest[key] = lowest.TryGetValue(key, out var known) ? Math.Min(known, floor[partition]) : floor[partition];
             }
         }
     }
