@@ -21,4 +21,7 @@ public sealed record CheckpointRun
 
     /// <summary>Over a mixture: the run's journal of re-weightings (positions are fromStep · G), oldest first; null when empty.</summary>
     [Id(21)] public IReadOnlyList<MixtureReweighting>? Journal { get; init; }
+
+    /// <summary>A live run's seals (committed offsets and sealed steps); null for a run over a static job.</summary>
+    [Id(10)] public CheckpointLiveRun? Live { get; init; }
 }

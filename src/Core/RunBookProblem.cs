@@ -11,4 +11,7 @@ public enum RunBookProblem
 
     /// <summary>A rewind to a commit the run does not keep.</summary>
     Unknown,
+
+    /// <summary>A live step whose seal was dropped with the commits before the oldest kept one.</summary>
+    Forgotten,
 }

@@ -15,4 +15,8 @@ public interface IJobRunsGrain : IGrainWithStringKey
     /// <summary>The run names, in ordinal order.</summary>
     [Alias("List")]
     Task<IReadOnlyList<string>> List();
+
+    /// <summary>Forgets every name (the job is deleted); durable before it returns.</summary>
+    [Alias("Clear")]
+    Task Clear();
 }

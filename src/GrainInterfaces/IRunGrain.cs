@@ -50,4 +50,19 @@ public interface IRunGrain : IGrainWithStringKey
     /// <exception cref="ShardsException">Unknown run (not found).</exception>
     [Alias("Delete")]
     Task Delete();
+
+    /// <summary>
+    /// Live runs: seals the steps up to <paramref name="step"/> while the partitions hold enough records, durably
+    /// before it returns, and answers the step's ranges when it is sealed (now or before).
+    /// </summary>
+    /// <exception cref="ShardsException">A static run or a step out of range (invalid), a step whose seal was dropped (conflict), unknown run (not found).</exception>
+    [Alias("SealLiveStep")]
+    Task<LiveStepPlan> SealLiveStep(long step);
+
+    /// <summary>
+    /// Live runs: per partition, the lowest offset the run may still read (the start of the step after its oldest
+    /// kept commit); retention keeps everything from it. Null for a static run or a run that does not exist.
+    /// </summary>
+    [Alias("GetRetentionFloor")]
+    Task<IReadOnlyList<long>?> GetRetentionFloor();
 }

@@ -44,4 +44,18 @@ public sealed record RunStatus
 
     /// <summary>When the run was created.</summary>
     [Id(12)] public DateTimeOffset CreatedAt { get; init; }
+
+    // Live runs (issue 14). Ids from 40 leave room for other additions to the status.
+
+    /// <summary>Live runs: whether the run reads a live job.</summary>
+    [Id(40)] public bool Live { get; init; }
+
+    /// <summary>Live runs: the steps sealed so far (steps below it have fixed content).</summary>
+    [Id(41)] public long? SealedSteps { get; init; }
+
+    /// <summary>Live runs: the first step whose seal and records are kept (the step after the oldest kept commit).</summary>
+    [Id(42)] public long? FirstKeptStep { get; init; }
+
+    /// <summary>Live runs: per partition, the committed offset and the lag behind the high-water mark.</summary>
+    [Id(43)] public IReadOnlyList<RunPartitionStatus>? Partitions { get; init; }
 }

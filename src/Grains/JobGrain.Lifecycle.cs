@@ -44,6 +44,7 @@ public sealed partial class JobGrain
     public async Task Delete()
     {
         EnsureExists();
+        await DeleteRuns();
         await DeleteState();
         await GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.Key).Remove(JobId);
         this.DeactivateOnIdle();

@@ -27,4 +27,12 @@ public sealed class JobRunsGrain(
 
     /// <inheritdoc />
     public Task<IReadOnlyList<string>> List() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Runs]);
+
+    /// <inheritdoc />
+    public async Task Clear()
+    {
+        await state.ClearStateAsync();
+        state.State = new JobRunsState();
+        DeactivateOnIdle();
+    }
 }

@@ -107,6 +107,10 @@ public sealed partial class RunBatchReader(SourceReaders readers, IOptions<RunOp
     public RunServingStats StatsOf(string jobId, string run) =>
         _stats.TryGetValue((jobId, run), out var stats) ? stats.Snapshot() : new RunServingStats(0, 0, null, null);
 
+    /// <summary>Counts a batch served outside this reader (a live run's, <see cref="LiveRunBatchReader"/>) in the run's serving figures.</summary>
+    public void RecordServed(string jobId, string run, TimeSpan elapsed, bool fromMemory) =>
+        _stats.GetOrAdd((jobId, run), _ => new Stats()).Record(elapsed, fromMemory);
+
     /// <summary>Whether a read-ahead of <paramref name="run"/> of <paramref name="jobId"/> is under way on this silo.</summary>
     public bool IsReadingAhead(string jobId, string run) =>
         _readAhead.Any(pair => pair.Key.Job == jobId && pair.Key.Run == run && pair.Value.Running);

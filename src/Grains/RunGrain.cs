@@ -4,15 +4,17 @@ using OrleansShards.GrainInterfaces;
 namespace OrleansShards.Grains;
 
 /// <summary>
-/// A training run over a static job (issue 14): its spec, its commits and its resume point. Every change is written
-/// through <see cref="IPersistentState{TState}"/> before the call returns, so a commit answered is a commit kept. The
-/// job's read plan (pinned partitions, shard size, seed, epochs) is asked for once per activation and never stored
-/// here: it is the job's, and immutable for a static job.
+/// A training run over a job (issue 14): its spec, its commits and its resume point (over a live job also its sealed
+/// steps: RunGrain.Live.cs). Every change is written through <see cref="IPersistentState{TState}"/> before the call
+/// returns, so a commit answered is a commit kept. The job's read plan (pinned partitions, shard size, seed, epochs) is
+/// asked for once per activation and never stored here: it is the job's, and immutable for a static job (a live job's
+/// grows, so it is asked for each time).
 /// </summary>
 [GrainType("run")]
 public sealed partial class RunGrain(
     [PersistentState("run", ShardsOptions.StorageName)] IPersistentState<RunState> state,
-    TimeProvider time) : Grain, IRunGrain
+    TimeProvider time,
+    SourceReaders readers) : Grain, IRunGrain
 {
     private JobReadPlan? _plan;
 
@@ -39,6 +41,11 @@ public sealed partial class RunGrain(
         }
 
         var plan = await PlanAsync();
+        if (plan.Live)
+        {
+            return await CreateLive(spec, plan);
+        }
+
         CheckMixtureSources(plan);
         var steps = new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder);
         if (steps.StepsPerEpoch < 1)
@@ -71,6 +78,11 @@ public sealed partial class RunGrain(
     /// <inheritdoc />
     public async Task<RunStatus> Commit(int epoch, long step, string? checkpoint)
     {
+        if (state.State.Live is not null)
+        {
+            return await CommitLive(epoch, step, checkpoint);
+        }
+
         var book = await BookAsync();
         var before = state.State.Book.Commits.ToList();
         if (Apply(() => book.Commit(epoch, step, checkpoint, time.GetUtcNow())) == RunBookResult.Changed)
@@ -85,6 +97,11 @@ public sealed partial class RunGrain(
     /// <inheritdoc />
     public async Task<RunStatus> Rewind(string? checkpoint, int? epoch, long? step)
     {
+        if (state.State.Live is not null)
+        {
+            return await RewindLive(checkpoint, epoch, step);
+        }
+
         var book = await BookAsync();
         var before = state.State.Book.Commits.ToList();
         var result = checkpoint is not null
@@ -120,6 +137,7 @@ public sealed partial class RunGrain(
             Commits = [.. state.State.Book.Commits.Select(c => new CheckpointRunCommit(c.Epoch, c.Step, c.Checkpoint))],
             Served = state.State.Mixture.Served,
             Journal = state.State.Mixture.Journal.Count == 0 ? null : state.State.Mixture.Journal,
+            Live = state.State.Live is { } live ? new LiveRunBook(live, state.State.Book, spec.GlobalBatchSize).Export() : null,
         }
         : null);
 
@@ -139,6 +157,11 @@ public sealed partial class RunGrain(
         }
 
         var plan = await PlanAsync();
+        if (plan.Live)
+        {
+            return await ImportLive(checkpoint, spec);
+        }
+
         var imported = new RunBookState();
         var book = new RunBook(imported, new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder), plan.Epochs);
         foreach (var commit in checkpoint.Commits ?? [])
@@ -223,7 +246,8 @@ public sealed partial class RunGrain(
             var plan = await GrainFactory.GetGrain<IJobGrain>(JobId).GetReadPlan();
             if (plan.Live)
             {
-                throw new ShardsException(ShardsErrorKind.Invalid, "run", $"job '{JobId}' reads a live source: runs over live jobs are not served by this version (static jobs only)");
+                // A live job's partitions and locators grow: its plan is asked for each time, never kept.
+                return plan;
             }
 
             _plan = plan;
@@ -236,6 +260,11 @@ public sealed partial class RunGrain(
 
     private async Task<RunStatus> StatusAsync()
     {
+        if (state.State.Live is not null)
+        {
+            return await LiveStatusAsync();
+        }
+
         var spec = EnsureExists();
         var plan = await PlanAsync();
         var book = new RunBook(state.State.Book, new RunSteps(RecordsOf(plan), spec.GlobalBatchSize, spec.DropRemainder), plan.Epochs);

@@ -14,4 +14,10 @@ public sealed class RunOptions
 
     /// <summary>The most bytes (estimated) of decoded shards the silo keeps in memory for all runs; least recently used go first.</summary>
     public long CacheBytes { get; set; } = 1L << 30;
+
+    /// <summary>Live runs: the longest a batch request waits for its step to fill (a larger <c>waitMs</c> is cut to it).</summary>
+    public int LiveMaxWaitMs { get; set; } = 30_000;
+
+    /// <summary>Live runs: the <c>retryAfterMs</c> of a step not full after <c>waitMs</c>.</summary>
+    public int LiveRetryAfterMs { get; set; } = 250;
 }

@@ -18,4 +18,7 @@ public sealed class RunState
 
     /// <summary>Over a mixture (issue 15): the served mark and the journal of re-weightings.</summary>
     [Id(20)] public RunMixtureState Mixture { get; set; } = new();
+
+    /// <summary>Live runs: the seals of the kept steps; null for a run over a static job. (Id 10 leaves room for other additions.)</summary>
+    [Id(10)] public LiveRunState? Live { get; set; }
 }

@@ -26,6 +26,7 @@ public static class ShardsGrainServices
         services.TryAddSingleton<JobCheckpointService>();
         services.AddOptions<RunOptions>();
         services.TryAddSingleton<RunBatchReader>();
+        services.TryAddSingleton<LiveRunBatchReader>();
         return services;
     }
 }

@@ -116,4 +116,64 @@ public sealed class RunMethodsTests(ServerFixture server) : IClassFixture<Server
 
         Assert.Equal("r", Assert.Single(await Client.ListRunsAsync("runs-bad")).Run);
     }
+
+    [Fact]
+    public async Task Two_ranks_read_a_live_run_as_records_arrive_and_resume_after_the_commit()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var topic = "runs-live-" + Guid.NewGuid().ToString("N")[..8];
+        await Client.CreateTopicAsync(topic, 2, ct);
+        await Client.CreateJobAsync(new JobSpec { Id = topic, Source = new SourceSpec { Kind = "topic", Topic = topic }, ShardSize = 100, MaxWaitMs = 50 });
+        TrainingRun run;
+        while (true)
+        {
+            try
+            {
+                run = await Client.CreateRunAsync(topic, new RunCreateRequest("r", 8), ct);
+                break;
+            }
+            catch (ShardsApiException e) when (e.Status == 409)
+            {
+                await Task.Delay(50, ct); // the job still describes its source
+            }
+        }
+
+        Assert.Null(run.StepsPerEpoch);
+
+        // The ranks read three steps each while the records arrive, four at a time, on alternating partitions.
+        var options = new RunReadOptions { Wait = TimeSpan.FromSeconds(5) };
+        var ranks = Enumerable.Range(0, 2).Select(rank => Task.Run(
+            async () =>
+            {
+                var ids = new List<(RunStep Step, string[] Ids)>();
+                await foreach (var batch in Client.ReadRunAsync(topic, "r", rank, 2, options, ct))
+                {
+                    using (batch)
+                    {
+                        ids.Add((batch.Position, [.. batch.Records.EnumerateArray().Select(r => r.GetProperty("id").ToString())]));
+                    }
+
+                    if (ids.Count == 3)
+                    {
+                        break;
+                    }
+                }
+
+                return ids;
+            },
+            ct)).ToArray();
+        for (var i = 0; i < 6; i++)
+        {
+            var records = Enumerable.Range(i * 4, 4).Select(id => System.Text.Json.JsonSerializer.SerializeToElement(new { id })).ToList();
+            await Client.AppendAsync(topic, i % 2, records, ct);
+        }
+
+        var read = await Task.WhenAll(ranks);
+        Assert.All(read, steps => Assert.Equal([new RunStep(0, 0), new RunStep(0, 1), new RunStep(0, 2)], steps.Select(s => s.Step)));
+        Assert.All(read.SelectMany(steps => steps), s => Assert.Equal(4, s.Ids.Length));
+        Assert.Equal(Enumerable.Range(0, 24).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Order(), read.SelectMany(steps => steps.SelectMany(s => s.Ids)).Order());
+
+        var committed = await Client.CommitAsync(topic, "r", 0, 2, "after-2", ct);
+        Assert.Equal(new RunStep(0, 3), committed.ResumeAt);
+    }
 }

@@ -135,6 +135,13 @@ public sealed class StatusPageTests(SecuredServerFixture server) : IClassFixture
         await Assertions.Expect(page.GetByTestId($"workers-{job}")).ToContainTextAsync("page-worker-2");
         await Assertions.Expect(page.GetByTestId($"doing-{job}")).ToHaveTextAsync("3");
 
+        // A training run of the job: the page lists it with its committed step and where it resumes.
+        await Post(worker, $"v1/jobs/{job}/runs", """{"run":"page-run","globalBatchSize":100}""");
+        await Post(worker, $"v1/jobs/{job}/runs/page-run/commits", """{"epoch":0,"step":3,"checkpoint":"ck3"}""");
+        await Assertions.Expect(page.GetByTestId($"runs-{job}")).ToContainTextAsync("page-run");
+        await Assertions.Expect(page.GetByTestId($"runs-{job}")).ToContainTextAsync("epoch 0 step 3 (ck3)");
+        await Assertions.Expect(page.GetByTestId($"runs-{job}")).ToContainTextAsync("epoch 0 step 4");
+
         var screenshot = await page.ScreenshotAsync(new PageScreenshotOptions { FullPage = true });
         var file = Path.Combine(ResultsDirectory(), "status-page.png");
         await File.WriteAllBytesAsync(file, screenshot);

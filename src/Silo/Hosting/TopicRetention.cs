@@ -5,7 +5,8 @@ namespace OrleansShards.Silo.Hosting;
 
 /// <summary>
 /// Removes records of the built-in log by count and age, never past the committed offset of a job
-/// on that topic that is not cancelled: a live job never finds the records it has still to deliver gone.
+/// on that topic that is not cancelled: a live job never finds the records it has still to deliver gone;
+/// nor past the retention floor of a live run on it (the step after its oldest kept commit), so a rewind finds its records.
 /// </summary>
 public sealed class TopicRetention(ILogStore store, IGrainFactory grains, TimeProvider time, ILogger<TopicRetention> logger)
 {
@@ -58,7 +59,14 @@ public sealed class TopicRetention(ILogStore store, IGrainFactory grains, TimePr
                 continue;
             }
 
-            if (status.Spec.Source is not { Kind: "topic", Topic: { } topic } || status.State == JobStates.Cancelled)
+            if (status.Spec.Source is not { Kind: "topic", Topic: { } topic })
+            {
+                continue;
+            }
+
+            // A live run keeps every record back to its oldest kept commit, whatever the job's state: a rewind may need them.
+            await AddRunFloorsAsync(lowest, id, topic);
+            if (status.State == JobStates.Cancelled)
             {
                 continue;
             }
@@ -74,5 +82,23 @@ public sealed class TopicRetention(ILogStore store, IGrainFactory grains, TimePr
         }
 
         return lowest;
+    }
+
+    /// <summary>Lowers <paramref name="lowest"/> to the retention floor of every live run of job <paramref name="jobId"/>.</summary>
+    private async Task AddRunFloorsAsync(Dictionary<(string, int), long> lowest, string jobId, string topic)
+    {
+        foreach (var run in await grains.GetGrain<IJobRunsGrain>(jobId).List())
+        {
+            if (await grains.GetGrain<IRunGrain>(IRunGrain.KeyOf(jobId, run)).GetRetentionFloor() is not { } floor)
+            {
+                continue; // A static run, or a listed name without a run.
+            }
+
+            for (var partition = 0; partition < floor.Count; partition++)
+            {
+                var key = (topic, partition);
+                lowest[key] = lowest.TryGetValue(key, out var known) ? Math.Min(known, floor[partition]) : floor[partition];
+            }
+        }
     }
 }

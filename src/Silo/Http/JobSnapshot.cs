@@ -7,4 +7,8 @@ namespace OrleansShards.Silo.Http;
 /// <param name="Leases">The leases in flight, by worker then task, at most <c>Shards:Limits:StatusLeasesPerJob</c>.</param>
 /// <param name="LeasesNotListed">Leases in flight beyond those listed.</param>
 /// <param name="DeadLettersNotListed">Dead letters beyond those listed in <paramref name="Status"/>.</param>
-public sealed record JobSnapshot(JobStatus Status, IReadOnlyList<LeaseView> Leases, int LeasesNotListed = 0, int DeadLettersNotListed = 0);
+public sealed record JobSnapshot(JobStatus Status, IReadOnlyList<LeaseView> Leases, int LeasesNotListed = 0, int DeadLettersNotListed = 0)
+{
+    /// <summary>The job's training runs (issue 14).</summary>
+    public IReadOnlyList<RunSnapshot> Runs { get; init; } = [];
+}

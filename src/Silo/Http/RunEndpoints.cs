@@ -15,7 +15,7 @@ namespace OrleansShards.Silo.Http;
 /// delete. State changes go to the run grain; batches are read on the silo that serves the request, through
 /// <see cref="RunBatchReader"/>.
 /// </summary>
-public static class RunEndpoints
+public static partial class RunEndpoints
 {
     /// <summary>Maps the run routes onto the <c>/v1/jobs</c> group (whose filter turns errors into ProblemDetails).</summary>
     public static RouteGroupBuilder MapRuns(this RouteGroupBuilder jobs)
@@ -32,7 +32,7 @@ public static class RunEndpoints
             .WithTags("Runs").WithSummary("A run's status").WithDescription("Committed step, resumeAt, stepsPerEpoch, epochs, finished, and how this silo served its batches (fetches, prefetch hits, latency p50/p99).")
             .Produces<RunStatus>().ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapGet("/{id}/runs/{run}/batches", Batch).WithTags("Runs")
-            .WithSummary("A rank's batch of a step").WithDescription("?epoch=E&step=S&rank=R&worldSize=W[&columns=a,b][&format=arrow][&waitMs=..]: exactly G/W records, positions [S·G + R·G/W, S·G + (R+1)·G/W) of epoch E's global order. 400 names the field when W does not divide G or R, S or E is out of range.")
+            .WithSummary("A rank's batch of a step").WithDescription("?epoch=E&step=S&rank=R&worldSize=W[&columns=a,b][&format=arrow][&waitMs=..]: exactly G/W records, positions [S·G + R·G/W, S·G + (R+1)·G/W) of epoch E's global order. 400 names the field when W does not divide G or R, S or E is out of range. Live runs: one epoch 0, each step sealed before it is first served; a step not full after waitMs answers 200 {records: [], retryAfterMs}.")
             .Produces<RunBatchAnswer>().AddOpenApiOperationTransformer((operation, _, _) => ShardsWeb.AddBinaryAnswer(operation, "200", ArrowRecords.MediaType))
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapPost("/{id}/runs/{run}/commits", Commit).WithTags("Runs")
@@ -40,9 +40,9 @@ public static class RunEndpoints
             .Accepts<RunCommitBody>("application/json").Produces<RunStatus>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapPost("/{id}/runs/{run}/rewind", Rewind).WithTags("Runs")
-            .WithSummary("Rewind to an earlier commit").WithDescription("Body {checkpoint} or {epoch, step} of a kept commit: resumeAt is the step after it and later commits are forgotten. 404 when no kept commit matches.")
+            .WithSummary("Rewind to an earlier commit").WithDescription("Body {checkpoint} or {epoch, step} of a kept commit: resumeAt is the step after it and later commits are forgotten. 404 when no kept commit matches; live runs: 409 naming the first retained offset when the records after that commit are gone.")
             .Accepts<RunRewindBody>("application/json").Produces<RunStatus>()
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         jobs.MapDelete("/{id}/runs/{run}", async (string id, string run, IGrainFactory grains, RunBatchReader reader) =>
             {
                 await Run(grains, id, run).Delete();
@@ -149,10 +149,11 @@ public static class RunEndpoints
         var step = Number(query, "step", long.MaxValue);
         var rank = Number(query, "rank", int.MaxValue);
         var worldSize = Number(query, "worldSize", int.MaxValue);
-        if (query.ContainsKey("waitMs"))
+        // Only live runs wait for records; the number is still checked so a typo is not silently ignored.
+        var waitMs = query.ContainsKey("waitMs") ? Number(query, "waitMs", 600_000) : 0;
+        if (waitMs < 0)
         {
-            // Only live runs wait for records; the number is still checked so a typo is not silently ignored.
-            Number(query, "waitMs", 600_000);
+            throw new ShardsException(ShardsErrorKind.Invalid, "waitMs", $"waitMs {waitMs} must be at least 0");
         }
 
         var columns = query["columns"].ToString();
@@ -160,7 +161,20 @@ public static class RunEndpoints
         // Over a mixture the step is recorded as served (durable) before it is read, so no re-weighting can change it later.
         CheckName(run);
         var plan = await grains.GetGrain<IRunMixtureGrain>(IRunGrain.KeyOf(id, run)).ServeStep((int)epoch, step, (int)rank, (int)worldSize);
+        if (plan.Job.Live)
+        {
+            await LiveBatch(context, Run(grains, id, run), id, run, plan.Steps.GlobalBatchSize, epoch, step, rank, worldSize, TimeSpan.FromMilliseconds(waitMs), projection, format);
+            return Results.Empty;
+        }
+
         var batch = await reader.ReadAsync(id, run, plan, (int)epoch, step, (int)rank, (int)worldSize, projection, context.RequestAborted);
+        await WriteBatch(context, batch, epoch, step, rank, worldSize, format);
+        return Results.Empty;
+    }
+
+    /// <summary>Writes a rank's batch as JSON or as an Arrow IPC stream.</summary>
+    private static async Task WriteBatch(HttpContext context, RunBatch batch, long epoch, long step, long rank, long worldSize, string format)
+    {
         if (format == "arrow")
         {
             context.Response.ContentType = ArrowRecords.MediaType;
@@ -182,7 +196,7 @@ public static class RunEndpoints
                 throw new ShardsException(ShardsErrorKind.Invalid, "columns", e.Message);
             }
 
-            return Results.Empty;
+            return;
         }
 
         context.Response.ContentType = "application/json; charset=utf-8";
@@ -199,7 +213,6 @@ public static class RunEndpoints
         }
 
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
-        return Results.Empty;
     }
 
     private static long Number(IQueryCollection query, string name, long max)
@@ -222,6 +235,14 @@ public static class RunEndpoints
         // The contract shows an absent commit (and a live run's stepsPerEpoch) as null, not as a missing field.
         node["committed"] ??= null;
         node["stepsPerEpoch"] ??= null;
+        if (!status.Live)
+        {
+            // The live run's fields (docs/runs.md, "Live runs") mean nothing for a static run.
+            node.Remove("sealedSteps");
+            node.Remove("firstKeptStep");
+            node.Remove("partitions");
+        }
+
         node["serving"] = JsonSerializer.SerializeToNode(reader.StatsOf(status.Job, status.Run), json);
         return node;
     }

@@ -68,7 +68,10 @@ public sealed class StatusSnapshots(IGrainFactory grains, TimeProvider time, Sha
                     deadNotListed > 0 ? status with { DeadLetters = [.. status.DeadLetters.Take(limits.StatusDeadLettersPerJob)] } : status,
                     leases.Count > limits.StatusLeasesPerJob ? [.. leases.Take(limits.StatusLeasesPerJob)] : leases,
                     Math.Max(0, leases.Count - limits.StatusLeasesPerJob),
-                    deadNotListed);
+                    deadNotListed + (status.DeadLettersNotListed ?? 0))
+                {
+                    Runs = await RunSnapshot.OfJobAsync(grains, id),
+                };
             }
             catch (ShardsException e) when (e.Kind == ShardsErrorKind.NotFound)
             {

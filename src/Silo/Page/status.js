@@ -178,6 +178,18 @@ function workers(job, at) {
       : el("p", { class: "muted", "data-testid": `workers-${job.status.id}` }, "No lease in flight.")];
 }
 
+function runs(job) {
+  const list = job.runs || [];
+  if (!list.length) return null;
+  const step = p => p ? `epoch ${p.epoch} step ${p.step}` : "none";
+  return [el("h3", {}, `Training runs (${list.length})`),
+    el("table", { "data-testid": `runs-${job.status.id}` },
+      el("tr", {}, el("th", {}, "run"), el("th", {}, "committed"), el("th", {}, "resume at"), el("th", {}, "steps/s")),
+      list.map(r => el("tr", {}, el("td", {}, r.live ? `${r.run} (live)` : r.run),
+        el("td", {}, r.committed ? step(r.committed) + (r.committed.checkpoint ? ` (${r.committed.checkpoint})` : "") : "none"),
+        el("td", {}, step(r.resumeAt)), el("td", {}, r.stepsPerSecond == null ? "–" : r.stepsPerSecond.toFixed(2)))))];
+}
+
 function card(job, at) {
   const s = job.status;
   const rates = rateOf(s.id, at, s.records.delivered);
@@ -196,6 +208,7 @@ function card(job, at) {
     el("h3", {}, "Throughput (records reported done per second)"),
     chart(rates),
     workers(job, at),
+    runs(job),
     partitions(s),
     (s.deadLetters || []).length ? [el("h3", {}, "Dead letters"), el("ul", {}, s.deadLetters.map(d => el("li", {}, `${d.taskId}: ${d.lastError}`))),
       job.deadLettersNotListed ? el("p", { class: "muted" }, `and ${number(job.deadLettersNotListed)} more dead letters (GET /v1/jobs/${s.id})`) : null] : null);
