@@ -122,6 +122,9 @@ public sealed class StatusPageTests(SecuredServerFixture server) : IClassFixture
         await Assertions.Expect(page.GetByTestId($"doing-{job}")).ToHaveTextAsync("0");
         await Assertions.Expect(page.GetByTestId($"todo-{job}")).ToHaveTextAsync("25");
         await Assertions.Expect(page.GetByTestId($"workers-{job}")).ToHaveTextAsync("No lease in flight.");
+        // Elapsed time and, for a running job of known size, the time left.
+        await Assertions.Expect(page.GetByTestId($"timing-{job}")).ToHaveTextAsync(new Regex(@"^elapsed \d\d:\d\d:\d\d · ETA (\d\d:\d\d:\d\d|\?)$"));
+        await Assertions.Expect(page.GetByTestId($"attempts-failed-{job}")).ToHaveTextAsync("0");
         var doneWidth = await page.GetByTestId($"epoch-{job}-0").Locator(".done").EvaluateAsync<string>("node => node.style.width");
         Assert.Equal(100.0 * 5 / 30, double.Parse(doneWidth.TrimEnd('%'), System.Globalization.CultureInfo.InvariantCulture), 3);
         // The throughput chart drew the 500 records reported: its peak is not zero.
@@ -134,6 +137,18 @@ public sealed class StatusPageTests(SecuredServerFixture server) : IClassFixture
         await Post(worker, $"v1/jobs/{job}/leases", """{"workerId":"page-worker-2","maxTasks":1}""");
         await Assertions.Expect(page.GetByTestId($"workers-{job}")).ToContainTextAsync("page-worker-2");
         await Assertions.Expect(page.GetByTestId($"doing-{job}")).ToHaveTextAsync("3");
+
+        // A failed attempt is in plain sight (the shard goes back to the queue: maxAttempts is 3).
+        var failing = (await Post(worker, $"v1/jobs/{job}/leases", """{"workerId":"page-worker-3","maxTasks":1}""")).GetProperty("leases")[0];
+        await Post(worker, $"v1/jobs/{job}/reports", JsonSerializer.Serialize(new
+        {
+            taskId = failing.GetProperty("taskId").GetString(),
+            leaseId = failing.GetProperty("leaseId").GetString(),
+            workerId = "page-worker-3",
+            outcome = "failed",
+            error = "disk full",
+        }));
+        await Assertions.Expect(page.GetByTestId($"attempts-failed-{job}")).ToHaveTextAsync("1");
 
         // A training run of the job: the page lists it with its committed step and where it resumes.
         await Post(worker, $"v1/jobs/{job}/runs", """{"run":"page-run","globalBatchSize":100}""");

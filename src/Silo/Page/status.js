@@ -190,9 +190,47 @@ function runs(job) {
         el("td", {}, step(r.resumeAt)), el("td", {}, r.stepsPerSecond == null ? "–" : r.stepsPerSecond.toFixed(2)))))];
 }
 
+function duration(seconds) {
+  if (seconds == null || !isFinite(seconds)) return "?";
+  const s = Math.max(0, Math.round(seconds));
+  const hms = [Math.floor(s / 3600) % 24, Math.floor(s / 60) % 60, s % 60].map(n => String(n).padStart(2, "0")).join(":");
+  return s >= 86400 ? `${Math.floor(s / 86400)}d ${hms}` : hms;
+}
+
+// Elapsed since creation; for a running job with a known total, the time left at the recent rate (else the average).
+function timing(s, at, rates) {
+  const elapsed = (Date.parse(at) - Date.parse(s.createdAt)) / 1000;
+  const parts = [`elapsed ${duration(elapsed)}`];
+  if (s.state === "running" && s.records.total) {
+    const recent = rates.slice(-10).filter(r => r > 0);
+    const rate = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : (elapsed > 0 ? s.records.delivered / elapsed : 0);
+    const left = s.records.total - s.records.delivered;
+    parts.push(`ETA ${rate > 0 ? duration(left / rate) : "?"}`);
+  }
+  return el("span", { class: "muted", "data-testid": `timing-${s.id}` }, parts.join(" · "));
+}
+
+// Many shards usually die of one cause: one line per distinct error, with how many and which.
+function deadLetters(job) {
+  const list = job.status.deadLetters || [];
+  if (!list.length) return null;
+  const groups = new Map();
+  for (const d of list) {
+    if (!groups.has(d.lastError)) groups.set(d.lastError, []);
+    groups.get(d.lastError).push(d.taskId);
+  }
+  const hidden = (job.deadLettersNotListed || 0);
+  return el("details", { "data-testid": `dead-${job.status.id}`, open: groups.size <= 3 ? "" : null },
+    el("summary", {}, `Dead letters (${number(list.length + hidden)}, ${groups.size} distinct error${groups.size === 1 ? "" : "s"})`),
+    el("ul", {}, [...groups.entries()].sort((a, b) => b[1].length - a[1].length).map(([error, tasks]) =>
+      el("li", {}, el("b", {}, `${tasks.length} × `), error, el("span", { class: "muted" }, ` (${tasks.slice(0, 3).join(", ")}${tasks.length > 3 ? ", …" : ""})`)))),
+    hidden ? el("p", { class: "muted" }, `and ${number(hidden)} more not listed (GET /v1/jobs/${job.status.id})`) : null);
+}
+
 function card(job, at) {
   const s = job.status;
   const rates = rateOf(s.id, at, s.records.delivered);
+  const attemptsFailed = (s.epochHistory || []).reduce((n, e) => n + (e.attemptsFailed || 0), 0);
   return el("article", { class: "job", "data-job": s.id },
     el("h2", {}, s.id, el("span", { class: `state ${s.state}`, "data-testid": `state-${s.id}` }, s.state),
       el("span", { class: "muted" }, `${s.spec && s.spec.source ? s.spec.source.kind : ""} · epoch ${Math.min(s.epoch + 1, s.epochs)} of ${s.epochs}`)),
@@ -202,21 +240,25 @@ function card(job, at) {
       el("span", {}, el("span", { class: "dot", style: "background:var(--todo)" }), "todo ", el("b", { "data-testid": `todo-${s.id}` }, number(s.shards.todo))),
       el("span", {}, el("span", { class: "dot", style: "background:var(--doing)" }), "doing ", el("b", { "data-testid": `doing-${s.id}` }, number(s.shards.doing))),
       el("span", {}, el("span", { class: "dot", style: "background:var(--done)" }), "done ", el("b", { "data-testid": `done-${s.id}` }, number(s.shards.done))),
-      el("span", {}, el("span", { class: "dot", style: "background:var(--failed)" }), "failed ", el("b", { "data-testid": `failed-${s.id}` }, number(s.shards.failed))),
-      el("span", {}, "records delivered ", el("b", {}, number(s.records.delivered)), s.records.total ? ` of ${number(s.records.total)}` : "")),
+      el("span", {}, el("span", { class: "dot", style: "background:var(--failed)" }), "dead-lettered ", el("b", { "data-testid": `failed-${s.id}` }, number(s.shards.failed))),
+      el("span", {}, "attempts failed ", el("b", { "data-testid": `attempts-failed-${s.id}`, class: attemptsFailed ? "error" : "" }, number(attemptsFailed))),
+      el("span", {}, "records delivered ", el("b", {}, number(s.records.delivered)), s.records.total ? ` of ${number(s.records.total)}` : ""),
+      timing(s, at, rates)),
     epochRows(s),
     el("h3", {}, "Throughput (records reported done per second)"),
     chart(rates),
     workers(job, at),
     runs(job),
     partitions(s),
-    (s.deadLetters || []).length ? [el("h3", {}, "Dead letters"), el("ul", {}, s.deadLetters.map(d => el("li", {}, `${d.taskId}: ${d.lastError}`))),
-      job.deadLettersNotListed ? el("p", { class: "muted" }, `and ${number(job.deadLettersNotListed)} more dead letters (GET /v1/jobs/${s.id})`) : null] : null);
+    deadLetters(job));
 }
 
 function render(snapshot) {
   const main = document.getElementById("jobs");
-  const jobs = snapshot.jobs || [];
+  // Running jobs first, then paused, then the ended ones; the newest first within each.
+  const order = { running: 0, paused: 1, failed: 2, completed: 3, cancelled: 4 };
+  const jobs = [...(snapshot.jobs || [])].sort((a, b) =>
+    ((order[a.status.state] ?? 5) - (order[b.status.state] ?? 5)) || (Date.parse(b.status.createdAt) - Date.parse(a.status.createdAt)));
   main.replaceChildren(...(jobs.length ? jobs.map(job => card(job, snapshot.at)) : [el("p", { class: "muted", id: "empty" }, "No job yet.")]));
   const running = jobs.filter(j => j.status.state === "running").length;
   const leases = jobs.reduce((n, j) => n + (j.leases || []).length + (j.leasesNotListed || 0), 0);
