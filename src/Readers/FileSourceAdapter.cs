@@ -23,7 +23,9 @@ public sealed class FileSourceAdapter(DataRoots roots) : ISourceAdapter
         {
             // The walk of a glob is file system work bounded by time and entries: on the thread pool, so the caller
             // (a job grain's turn) only awaits it and its scheduler thread stays free for other grains.
-            return await Task.Run(() => roots.ResolveFiles(source.Paths ?? [], cancellationToken), cancellationToken).ConfigureAwait(false);
+            var files = await Task.Run(() => roots.ResolveFiles(source.Paths ?? [], cancellationToken), cancellationToken).ConfigureAwait(false);
+            SourceSniffing.Check(source.Kind.ToLowerInvariant(), files, Display);
+            return files;
         }
         catch (Exception e) when (e is PathOutsideRootsException or SourcePathException or FileNotFoundException or DirectoryNotFoundException)
         {

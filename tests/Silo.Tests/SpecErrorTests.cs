@@ -29,4 +29,26 @@ public sealed class SpecErrorTests(ServerFixture server) : IClassFixture<ServerF
         Assert.DoesNotContain("OrleansShards.", detail, StringComparison.Ordinal);
         Assert.DoesNotContain(".NET", detail, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("csv", "looks-json.csv", "{\"id\": 0}\n{\"id\": 1}\n", "starts with '{': it looks like JSON, not CSV; use \"kind\": \"jsonl\"")]
+    [InlineData("jsonl", "looks-csv.jsonl", "id,name\n1,a\n", "starts with 'id,name', not '{': JSON Lines holds one JSON object a line; if it is CSV, use \"kind\": \"csv\"")]
+    [InlineData("parquet", "looks-text.parquet", "id,name\n1,a\n", "does not start with Parquet's magic bytes 'PAR1'")]
+    public async Task A_file_whose_first_bytes_are_another_kind_is_refused_at_creation_with_a_hint(string kind, string file, string content, string says)
+    {
+        server.File(Path.Combine("data", file), content);
+        using var response = await server.Http.PostAsync("v1/jobs", new StringContent($$$"""{"id":"sniff-{{{kind}}}","source":{"kind":"{{{kind}}}","paths":["{{{file}}}"]}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("source.kind", problem.GetProperty("field").GetString());
+        Assert.Contains($"'{file}' {says}", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_csv_file_with_a_byte_order_mark_and_a_plain_header_is_accepted()
+    {
+        server.File(Path.Combine("data", "bom.csv"), "\uFEFFid,name\n1,a\n");
+        using var response = await server.Http.PostAsync("v1/jobs", new StringContent("""{"id":"sniff-bom","source":{"kind":"csv","paths":["bom.csv"]}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
 }
